@@ -1,0 +1,130 @@
+"""Configuration classes for IBV-Portal.
+
+`create_app()` picks one of these by the environment variable `PORTAL_CONFIG`
+(`development`, the default, `testing` or `production`). Every setting can be
+overridden from the environment; secrets are never written into this file.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(filename: str, nbytes: int = 48) -> str:
+    """Read a development secret from instance/, creating it on first use.
+
+    Development must work without any setup, but no secret may live in the
+    repository: the first run generates one and keeps it for later runs.
+    """
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / filename
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(nbytes))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+    DEMO_ALLOWED = False
+
+    DISTRICT_NAME = os.environ.get("DISTRICT_NAME", "Kreis Siegen-Wittgenstein")
+    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+
+    SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15000)
+
+    # A bidder may write for hours: the CSRF token lives as long as the session.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_ENABLED = True
+
+    SESSION_COOKIE_NAME = "ibv_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Upload limit for one request; per-file and per-bid limits are checked
+    # by the services with a message that says which limit was hit.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+
+    LANGUAGES = ("de", "en")
+    BABEL_DEFAULT_LOCALE = "de"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+
+    HSTS = False
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = _env_bool("FLASK_DEBUG", False)
+    DEMO_ALLOWED = True
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret("secret_key")
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
+            f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
+        )
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    DEMO_ALLOWED = True
+    SECRET_KEY = "testing-only-not-secret"
+    # Tests post forms directly; CSRF itself is tested with it switched on.
+    WTF_CSRF_ENABLED = False
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS = True
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY")
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+
+    def check(self) -> list[str]:
+        """Return the reasons this configuration must not start (empty if fine)."""
+        problems = []
+        if not self.SECRET_KEY or len(self.SECRET_KEY) < 32:
+            problems.append("SECRET_KEY fehlt oder ist kürzer als 32 Zeichen.")
+        if not self.SQLALCHEMY_DATABASE_URI:
+            problems.append("DATABASE_URL fehlt.")
+        if _env_bool("FLASK_DEBUG") or self.DEBUG:
+            problems.append("Debug-Modus ist in Produktion nicht erlaubt.")
+        if self.DEMO_ALLOWED:
+            problems.append("Demodaten sind in Produktion nicht erlaubt.")
+        return problems
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,42 @@
+"""The fixed vocabulary of audit actions.
+
+Every audit event names one of these. Add new members here (grouped by
+domain, dotted names `<subject>.<past-tense verb>`); `record()` refuses any
+action that is not listed, so typos cannot create a new kind of event.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    # core / operations
+    DEMO_LOADED = "system.demo_loaded"
+    ADMIN_CREATED = "system.admin_created"
+
+    # accounts
+    USER_SIGNED_IN = "user.signed_in"
+    USER_SIGN_IN_FAILED = "user.sign_in_failed"
+    USER_SIGNED_OUT = "user.signed_out"
+    USER_CREATED = "user.created"
+    USER_EMAIL_VERIFIED = "user.email_verified"
+    USER_PASSWORD_CHANGED = "user.password_changed"
+    USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"
+    USER_PASSWORD_RESET = "user.password_reset"
+    USER_TOTP_ENROLLED = "user.totp_enrolled"
+    USER_TOTP_DISABLED = "user.totp_disabled"
+    USER_RECOVERY_CODE_USED = "user.recovery_code_used"
+    USER_ROLES_CHANGED = "user.roles_changed"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_EMAIL_CHANGED = "user.email_changed"
+    USER_DATA_EXPORTED = "user.data_exported"
+    STAFF_INVITED = "user.invited"
+    STAFF_INVITATION_ACCEPTED = "user.invitation_accepted"
+    ORGANISATION_REGISTERED = "organisation.registered"
+    ORGANISATION_VERIFIED = "organisation.verified"
+    ORGANISATION_REJECTED = "organisation.rejected"
+    MEMBER_INVITED = "organisation.member_invited"
+    MEMBER_JOINED = "organisation.member_joined"
+    MEMBER_LEFT = "organisation.member_left"
+    MAIL_FAILED = "mail.failed"

@@ -1,0 +1,1 @@
+"""Cross-cutting helpers: time, errors, permissions, forms, security headers."""

@@ -1,0 +1,89 @@
+"""Demo data that tells the story of the first real call (KIM, Siegen-Wittgenstein).
+
+`flask demo load` runs every step in `STEPS` in order, through the same
+services the UI uses (so the demo has a real audit trail). Each domain adds
+one module here with a `load(ctx: DemoContext) -> None` function and one line
+in `STEPS`. Demo data is refused unless the configuration allows it.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Blueprint, Flask, current_app
+from sqlalchemy import func, select
+
+from portal.extensions import db
+
+#: Modules with a `load(ctx)` function, run in this order.
+STEPS: list[str] = [
+    "portal.demo.accounts",
+]
+
+KIM_FILE_CANDIDATES = [
+    Path(__file__).resolve().parent / "kim-siegen-wittgenstein.json",
+]
+
+
+@dataclass
+class DemoContext:
+    """Shared state between demo steps (users and objects created so far)."""
+
+    kim: dict[str, Any]
+    objects: dict[str, Any] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+    def say(self, message: str) -> None:
+        self.log.append(message)
+        click.echo(f"  {message}")
+
+
+def load_kim() -> dict[str, Any]:
+    for candidate in KIM_FILE_CANDIDATES:
+        if candidate.exists():
+            return json.loads(candidate.read_text(encoding="utf-8"))
+    raise click.ClickException("Demo-Datei kim-siegen-wittgenstein.json nicht gefunden.")
+
+
+def database_is_empty() -> bool:
+    from portal.accounts.models import User
+    from portal.audit.models import AuditEvent
+
+    users = db.session.scalar(select(func.count()).select_from(User))
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    return not users and not events
+
+
+def load_demo() -> DemoContext:
+    """Run every demo step in one transaction each; returns the shared context."""
+    if not current_app.config.get("DEMO_ALLOWED"):
+        raise click.ClickException("Demodaten sind in dieser Konfiguration nicht erlaubt.")
+    ctx = DemoContext(kim=load_kim())
+    for name in STEPS:
+        module = importlib.import_module(name)
+        module.load(ctx)
+        db.session.commit()
+    return ctx
+
+
+bp = Blueprint("demo_cli", __name__, cli_group="demo")
+
+
+@bp.cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Nur laden, wenn die Datenbank leer ist.")
+def load_command(if_empty: bool) -> None:
+    """Load the demo data (KIM call, consultation, accounts)."""
+    if if_empty and not database_is_empty():
+        click.echo("Datenbank enthält bereits Daten – Demodaten werden nicht geladen.")
+        return
+    click.echo("Lade Demodaten …")
+    load_demo()
+    click.echo("Demodaten geladen.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
