@@ -76,11 +76,28 @@ class Config:
 
     HSTS = False
 
+    # Outgoing mail (see portal/mail/services.py). "smtp" or "console".
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@ibv-portal.example")
+    MAIL_SENDER_NAME = os.environ.get("MAIL_SENDER_NAME", "IBV-Portal")
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 5)
+    MAIL_DEV_BROWSER = False
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = _env_bool("FLASK_DEBUG", False)
     DEMO_ALLOWED = True
+    # Mails go to the console and stay browsable at /dev/mail.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_DEV_BROWSER = True
 
     def __init__(self) -> None:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret("secret_key")
@@ -97,6 +114,11 @@ class TestingConfig(Config):
     # Tests post forms directly; CSRF itself is tested with it switched on.
     WTF_CSRF_ENABLED = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    # Tests that read mail start a real SMTP server (fixture `smtp_server`);
+    # elsewhere nothing listens on port 1 and sending fails fast, as it may.
+    MAIL_BACKEND = "smtp"
+    MAIL_PORT = 1
+    MAIL_TIMEOUT = 2
 
 
 class ProductionConfig(Config):

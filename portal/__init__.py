@@ -75,10 +75,12 @@ def _register_domains(app: Flask) -> None:
     from portal.audit import init_app as init_audit
     from portal.core.views import bp as core_bp
     from portal.demo import init_app as init_demo
+    from portal.mail import init_app as init_mail
 
     app.register_blueprint(core_bp)
     init_audit(app)
     init_accounts(app)
+    init_mail(app)
     init_demo(app)
 
 

@@ -2,7 +2,7 @@
 
 Each package `portal/<domain>/` has its own catalogue in
 `portal/translations/<domain>/en/LC_MESSAGES/messages.po`, covering
-`portal/<domain>/**.py` and `templates/<domain>/**.html`; the `core` catalogue
+`portal/<domain>/**.py` and `templates/<domain>/**.{html,txt}`; the `core` catalogue
 also covers the top-level templates, error pages and macros. Separate
 catalogues let each domain be worked on without touching the others.
 
@@ -40,7 +40,8 @@ def sources(domain: str) -> list[Path]:
         template_dirs += [TEMPLATES / d for d in CORE_EXTRA_TEMPLATE_DIRS]
         files += sorted(TEMPLATES.glob("*.html"))
     for directory in template_dirs:
-        files += sorted(directory.rglob("*.html")) if directory.exists() else []
+        if directory.exists():
+            files += sorted(p for p in directory.rglob("*") if p.suffix in {".html", ".txt"})
     return files
 
 
