@@ -75,6 +75,9 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
 
     HSTS = False
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_REQUESTS = _env_bool("LOG_REQUESTS", False)
 
     # Outgoing mail (see portal/mail/services.py). "smtp" or "console".
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
@@ -129,6 +132,8 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_REQUESTS = _env_bool("LOG_REQUESTS", True)
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
