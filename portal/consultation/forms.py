@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from portal.consultation.models import COMMENT_MAX_LENGTH, HIDE_REASON_LABELS, RESPONSE_STATE_LABELS
@@ -66,12 +67,12 @@ class EditCommentForm(FlaskForm):
 
 
 class HideForm(FlaskForm):
-    reason = RadioField(_l("Grund"), choices=[(k.value, v) for k, v in HIDE_REASON_LABELS.items()], validate_choice=False)
+    reason = RadioField(_l("Grund"), choices=[SelectChoice(k.value, v) for k, v in HIDE_REASON_LABELS.items()], validate_choice=False)
     note = TextAreaField(_l("Erläuterung (wird veröffentlicht)"))
 
 
 class ResponseForm(FlaskForm):
-    state = RadioField(_l("Ergebnis der Abwägung"), choices=[(k.value, v) for k, v in RESPONSE_STATE_LABELS.items()], validate_choice=False)
+    state = RadioField(_l("Ergebnis der Abwägung"), choices=[SelectChoice(k.value, v) for k, v in RESPONSE_STATE_LABELS.items()], validate_choice=False)
     reason = TextAreaField(_l("Begründung"))
     changed_section = SelectField(_l("Geänderter Abschnitt der überarbeiteten Fassung (freiwillig)"), choices=[], validate_choice=False, validators=[Optional()])
 

@@ -104,8 +104,8 @@ class SectionChange:
 
     def inline_diff(self) -> Markup:
         """Word-level difference as <del>/<ins>, which screen readers announce as removed/inserted."""
-        old_words = re.split(r"(\s+)", self.old_body)
-        new_words = re.split(r"(\s+)", self.new_body)
+        old_words = _tokens(self.old_body)
+        new_words = _tokens(self.new_body)
         out: list[str] = []
         matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
         for op, a1, a2, b1, b2 in matcher.get_opcodes():
@@ -117,6 +117,11 @@ class SectionChange:
             if op in {"insert", "replace"}:
                 out.append(f"<ins>{escape(''.join(new_words[b1:b2]))}</ins>")
         return Markup("".join(out))
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, whitespace runs and single punctuation marks, so a changed word does not drag its full stop along."""
+    return [t for t in re.split(r"(\s+|[^\w\s])", text) if t]
 
 
 def compare_versions(old: list, new: list) -> list[SectionChange]:

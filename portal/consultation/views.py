@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from portal.consultation import permissions as perm
 from portal.consultation import services
@@ -191,15 +192,15 @@ def _pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Respon
 # --------------------------------------------------------------------------
 
 
-def _author_choices(options: list[tuple[AuthorKind, Any]]) -> list[tuple[str, str]]:
+def _author_choices(options: list[tuple[AuthorKind, Any]]) -> list[SelectChoice]:
     choices = []
     for kind, organisation in options:
         if kind == AuthorKind.ORGANISATION:
-            choices.append((f"org-{organisation.id}", _("für %(name)s", name=organisation.name)))
+            choices.append(SelectChoice(f"org-{organisation.id}", _("für %(name)s", name=organisation.name)))
         elif kind == AuthorKind.COUNCIL_GROUP:
-            choices.append(("council", _("für meine Kreistagsfraktion")))
+            choices.append(SelectChoice("council", _("für meine Kreistagsfraktion")))
         else:
-            choices.append(("person", _("als Einzelperson")))
+            choices.append(SelectChoice("person", _("als Einzelperson")))
     return choices
 
 
@@ -214,14 +215,14 @@ def comment(consultation_id: int) -> Any:
             abort(404)
     options = perm.comment_options(current_user, consultation)
     form = CommentForm()
-    form.section.choices = [("", _("Gesamter Entwurf"))] + [
-        (s.number, f"{s.number} {s.title}") for s in consultation.first_version.sections
+    form.section.choices = [SelectChoice("", _("Gesamter Entwurf"))] + [
+        SelectChoice(s.number, f"{s.number} {s.title}") for s in consultation.first_version.sections
     ]
     form.author.choices = _author_choices(options)
     if request.method == "GET":
         form.section.data = request.args.get("abschnitt", "")
         if len(form.author.choices) == 1:
-            form.author.data = form.author.choices[0][0]
+            form.author.data = form.author.choices[0].value
     if form.validate_on_submit():
         try:
             organisation, group = _identity(form, options)
@@ -445,8 +446,8 @@ def respond(comment_id: int) -> Any:
         form = ResponseForm(state=existing.state.value, reason=existing.reason, changed_section=existing.changed_section or "")
     else:
         form = ResponseForm()
-    form.changed_section.choices = [("", _("keiner"))] + [
-        (s.number, f"{s.number} {s.title}") for s in consultation.current_version.sections
+    form.changed_section.choices = [SelectChoice("", _("keiner"))] + [
+        SelectChoice(s.number, f"{s.number} {s.title}") for s in consultation.current_version.sections
     ]
     if form.validate_on_submit():
         try:

@@ -38,8 +38,11 @@ def citizen(app: Any) -> Any:
     return make_user(name="Petra Privat")
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def request_context(app: Any) -> Any:
-    """Services speak German through Flask-Babel, which needs a request (as in the portal)."""
+    """Services speak German through Flask-Babel, which needs a request (as in the portal).
+
+    Only for tests that call services directly; the test client brings its own.
+    """
     with app.test_request_context():
         yield

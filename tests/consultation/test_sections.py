@@ -7,6 +7,9 @@ from portal.consultation.sections import compare_versions, split_sections
 from portal.core.errors import Refused
 
 
+pytestmark = pytest.mark.usefixtures("request_context")
+
+
 def test_headings_split_into_numbered_sections() -> None:
     sections = split_sections("Vorwort\n\n# Ziele\nText A\n\n## Zielgruppe\nText B\n\n# Umsetzung\nText C")
     assert [(s.number, s.title, s.body) for s in sections] == [
@@ -54,4 +57,5 @@ def test_inline_diff_escapes_html() -> None:
     old = split_sections("# 1 A\n<b>x</b>")
     new = split_sections("# 1 A\n<script>alert(1)</script>")
     html = str(compare_versions(old, new)[0].inline_diff())
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script" not in html and "<b>" not in html
+    assert "&lt;<del>b</del><ins>script</ins>&gt;" in html

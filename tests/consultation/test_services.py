@@ -18,6 +18,9 @@ from tests.factories_consultation import make_comment, make_consultation, make_r
 from tests.pdf_samples import pdf_with_javascript, valid_pdf
 
 
+pytestmark = pytest.mark.usefixtures("request_context")
+
+
 def _actions() -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
 
@@ -218,3 +221,7 @@ def test_calls_shaped_by_is_empty_without_calls(consultation) -> None:  # type: 
 def test_make_response_factory(consultation, officer, bidder, organisation) -> None:  # type: ignore[no-untyped-def]
     comment = make_comment(consultation, bidder, organisation=organisation)
     assert make_response(comment, officer).comment is comment
+
+
+def test_response_state_labels_are_german(consultation) -> None:  # type: ignore[no-untyped-def]
+    assert ResponseState.PARTLY_ADOPTED.label == "teilweise übernommen"
