@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -121,24 +122,24 @@ class InviteMemberForm(FlaskForm):
 
 class InviteStaffForm(FlaskForm):
     email = _email_field()
-    roles = MultiCheckboxField(_l("Rollen"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    roles = MultiCheckboxField(_l("Rollen"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
 
 
 class RolesForm(FlaskForm):
-    roles = MultiCheckboxField(_l("Rollen"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    roles = MultiCheckboxField(_l("Rollen"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
 
 
 class DecisionForm(FlaskForm):
     decision = RadioField(
         _l("Entscheidung"),
-        choices=[("verify", _l("Freischalten")), ("reject", _l("Ablehnen"))],
+        choices=[SelectChoice("verify", _l("Freischalten")), SelectChoice("reject", _l("Ablehnen"))],
         validators=[InputRequired(message=_l("Bitte wählen Sie eine Entscheidung."))],
     )
     reason = TextAreaField(_l("Begründung (bei Ablehnung Pflicht, der Träger sieht sie)"), validators=[Optional(), _max(2000)])
 
 
 class PreferencesForm(FlaskForm):
-    locale = SelectField(_l("Sprache der Oberfläche und der E-Mails"), choices=[("de", "Deutsch"), ("en", "English")])
+    locale = SelectField(_l("Sprache der Oberfläche und der E-Mails"), choices=[SelectChoice("de", "Deutsch"), SelectChoice("en", "English")])
     notify_by_email = BooleanField(_l("E-Mails zu neuen Aufrufen, Änderungen und Antworten auf Fragen erhalten"))
 
 

@@ -16,11 +16,9 @@ from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from portal.accounts.sessions import TWO_FACTOR_PASSED
+from portal.accounts.sessions import SESSION_SEEN, SESSION_STARTED, TWO_FACTOR_PASSED
 from portal.core.time import now
 
-SESSION_STARTED = "auth_at"
-SESSION_SEEN = "seen_at"
 REAUTHENTICATED = "reauth_at"
 
 #: Endpoints a user may reach while the second factor is still missing.

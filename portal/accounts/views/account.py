@@ -102,7 +102,7 @@ def change_password() -> Any:
         else:
             db.session.commit()
             # Every other session ended with the new version; this one continues.
-            start_session(current_user, two_factor_passed=True)
+            start_session(current_user._get_current_object(), two_factor_passed=True)
             mark_reauthenticated()
             flash(_("Ihr Passwort wurde geändert. Andere Sitzungen wurden beendet."), "success")
             return redirect(url_for(".account"))

@@ -216,7 +216,7 @@ def accept_invitation(token: str) -> Any:
                 services.accept_staff_invitation(invitation, name=form.name.data, password=form.password.data,
                                                  locale=current_language())
             elif signed_in_as_invitee:
-                services.accept_member_invitation(invitation, user=current_user)
+                services.accept_member_invitation(invitation, user=current_user._get_current_object())
             else:
                 services.accept_member_invitation(invitation, name=form.name.data, password=form.password.data,
                                                   locale=current_language())
