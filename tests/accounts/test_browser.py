@@ -31,6 +31,16 @@ def _sign_in(tab, email: str, password: str, secret: str | None = None, *, ahead
     assert tab.url.endswith("/konto"), tab.url
 
 
+def _accept_invitation(tab, link: str, name: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    tab.goto(link)
+    check_a11y(tab)
+    tab.get_by_label("Ihr Name").fill(name)
+    tab.get_by_label("Neues Passwort").fill(password)
+    tab.get_by_label("Passwort wiederholen").fill(password)
+    tab.get_by_role("button", name="Konto anlegen").click()
+    assert tab.url.endswith("/anmelden")
+
+
 def test_register_verify_invite_and_staff_enrolment(browser, page, live_server, smtp_server, officer, admin) -> None:  # type: ignore[no-untyped-def]
     # Read what the test needs, then end the test's transaction: on SQLite an
     # open transaction here would hold the write lock the live server needs.
@@ -95,12 +105,7 @@ def test_register_verify_invite_and_staff_enrolment(browser, page, live_server, 
     page.get_by_role("button", name="Einladung senden").click()
     assert "Die Einladung ist verschickt." in page.content()
     colleague = new_tab()
-    colleague.goto(link_in(smtp_server, "kollege@fh.example.org"))
-    check_a11y(colleague)
-    colleague.get_by_label("Ihr Name").fill("Karl Kollege")
-    colleague.get_by_label("Neues Passwort").fill("noch ein langer satz hier")
-    colleague.get_by_label("Passwort wiederholen").fill("noch ein langer satz hier")
-    colleague.get_by_role("button", name="Konto anlegen").click()
+    _accept_invitation(colleague, link_in(smtp_server, "kollege@fh.example.org"), "Karl Kollege", "noch ein langer satz hier")
     _sign_in(colleague, "kollege@fh.example.org", "noch ein langer satz hier")
     colleague.get_by_role("link", name="Flüchtlingshilfe Siegen e. V.").click()
     assert "Fatma Yilmaz" in colleague.content() and "Karl Kollege" in colleague.content()
@@ -118,12 +123,7 @@ def test_register_verify_invite_and_staff_enrolment(browser, page, live_server, 
     check_a11y(boss)
 
     reviewer = new_tab()
-    reviewer.goto(link_in(smtp_server, "rita@kreis.example.org"))
-    check_a11y(reviewer)
-    reviewer.get_by_label("Ihr Name").fill("Rita Gutachterin")
-    reviewer.get_by_label("Neues Passwort").fill("rita hat ein gutes passwort")
-    reviewer.get_by_label("Passwort wiederholen").fill("rita hat ein gutes passwort")
-    reviewer.get_by_role("button", name="Konto anlegen").click()
+    _accept_invitation(reviewer, link_in(smtp_server, "rita@kreis.example.org"), "Rita Gutachterin", "rita hat ein gutes passwort")
     reviewer.goto("/anmelden")
     reviewer.get_by_label("E-Mail-Adresse", exact=True).fill("rita@kreis.example.org")
     reviewer.get_by_label("Passwort", exact=True).fill("rita hat ein gutes passwort")
