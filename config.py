@@ -75,6 +75,9 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
 
     HSTS = False
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_REQUESTS = _env_bool("LOG_REQUESTS", False)
 
     # Outgoing mail (see portal/mail/services.py). "smtp" or "console".
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
@@ -118,7 +121,12 @@ class DevelopmentConfig(Config):
     DEMO_RELAX_TOTP = _env_bool("DEMO_RELAX_TOTP", True)
 
     def __init__(self) -> None:
+        from portal.core.sealing import instance_key_text
+
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret("secret_key")
+        self.BID_ENCRYPTION_KEY = os.environ.get("BID_ENCRYPTION_KEY") or instance_key_text(
+            INSTANCE_DIR / "bid_encryption_key"
+        )
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
             f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
         )
@@ -129,6 +137,7 @@ class TestingConfig(Config):
     TESTING = True
     DEMO_ALLOWED = True
     SECRET_KEY = "testing-only-not-secret"
+    BID_ENCRYPTION_KEY = "dGVzdGluZy1vbmx5LWJpZC1rZXktMzItYnl0ZXMhISE"
     # Tests post forms directly; CSRF itself is tested with it switched on.
     WTF_CSRF_ENABLED = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
@@ -141,6 +150,8 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_REQUESTS = _env_bool("LOG_REQUESTS", True)
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
@@ -148,6 +159,7 @@ class ProductionConfig(Config):
     def __init__(self) -> None:
         self.SECRET_KEY = os.environ.get("SECRET_KEY")
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+        self.BID_ENCRYPTION_KEY = os.environ.get("BID_ENCRYPTION_KEY")
 
     def check(self) -> list[str]:
         """Return the reasons this configuration must not start (empty if fine)."""
@@ -156,6 +168,15 @@ class ProductionConfig(Config):
             problems.append("SECRET_KEY fehlt oder ist kürzer als 32 Zeichen.")
         if not self.SQLALCHEMY_DATABASE_URI:
             problems.append("DATABASE_URL fehlt.")
+        if not self.BID_ENCRYPTION_KEY:
+            problems.append("BID_ENCRYPTION_KEY fehlt (Hauptschlüssel für versiegelte Bewerbungen).")
+        else:
+            from portal.core.sealing import MasterKey
+
+            try:
+                MasterKey.from_text(self.BID_ENCRYPTION_KEY)
+            except ValueError as exc:
+                problems.append(str(exc))
         if _env_bool("FLASK_DEBUG") or self.DEBUG:
             problems.append("Debug-Modus ist in Produktion nicht erlaubt.")
         if self.DEMO_ALLOWED:

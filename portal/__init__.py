@@ -76,11 +76,13 @@ def _register_domains(app: Flask) -> None:
     from portal.core.views import bp as core_bp
     from portal.demo import init_app as init_demo
     from portal.mail import init_app as init_mail
+    from portal.ops import init_app as init_ops
 
     app.register_blueprint(core_bp)
     init_audit(app)
     init_accounts(app)
     init_mail(app)
+    init_ops(app)
     init_demo(app)
 
 

@@ -193,6 +193,23 @@ def runner(app: Flask) -> Any:
     return app.test_cli_runner()
 
 
+def run_cli(app: Flask, args: list[str], **kwargs: Any) -> Any:
+    """Invoke a CLI command of `app` (another app than the test's, e.g. a restore
+    target) with the test's own app context hidden, as a real `flask` run would."""
+    import contextvars
+
+    def invoke() -> Any:
+        result = app.test_cli_runner().invoke(args=args, **kwargs)
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+        return result
+
+    db.session.commit()
+    return contextvars.Context().run(invoke)
+
+
 @pytest.fixture
 def clock() -> Iterator[portal_time.FrozenClock]:
     """A frozen clock at a fixed Wednesday morning; move it with set()/advance()."""

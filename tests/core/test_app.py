@@ -21,10 +21,24 @@ def test_production_refuses_to_start_without_secret_or_database(monkeypatch: pyt
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     with pytest.raises(ConfigurationError, match="DATABASE_URL"):
         create_app("production")
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.delenv("BID_ENCRYPTION_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="BID_ENCRYPTION_KEY"):
+        create_app("production")
+    monkeypatch.setenv("BID_ENCRYPTION_KEY", "c2hvcnQ")
+    with pytest.raises(ConfigurationError, match="32 Bytes"):
+        create_app("production")
+
+
+def _production_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portal.core.sealing import generate_key_text
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("BID_ENCRYPTION_KEY", generate_key_text())
 
 
 def test_production_refuses_debug_and_demo(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    _production_env(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
     monkeypatch.setenv("FLASK_DEBUG", "1")
     with pytest.raises(ConfigurationError, match="Debug"):
@@ -35,7 +49,7 @@ def test_production_refuses_debug_and_demo(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_production_sets_secure_cookies_and_hsts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    _production_env(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     app = create_app(ProductionConfig)
