@@ -14,7 +14,7 @@ from flask import Flask
 from tests.conftest import login
 
 ALLOWED = {200, 302, 303, 400, 403, 404, 405, 409, 410, 422}
-SAMPLE_VALUES = {"int": "999999", "default": "gibt-es-nicht", "path": "gibt-es-nicht", "string": "gibt-es-nicht"}
+SAMPLE_VALUES = {"int": "999999", "integer": "999999", "default": "gibt-es-nicht", "path": "gibt-es-nicht", "string": "gibt-es-nicht"}
 
 
 def _sample_urls(app: Flask) -> list[str]:
