@@ -93,6 +93,23 @@ class Config:
     MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 5)
     MAIL_DEV_BROWSER = False
 
+    # Sign-in and sessions (see docs/configuration.md, "Accounts").
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
+    SESSION_MAX_HOURS = _env_int("SESSION_MAX_HOURS", 12)
+    REAUTH_MINUTES = _env_int("REAUTH_MINUTES", 10)
+    EMAIL_TOKEN_HOURS = _env_int("EMAIL_TOKEN_HOURS", 48)
+    RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
+    INVITATION_DAYS = _env_int("INVITATION_DAYS", 7)
+    # Throttling (Flask-Limiter): in memory by default, shared via Redis when set.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "ibv")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_PER_ACCOUNT = os.environ.get("RATELIMIT_PER_ACCOUNT", "10 per minute")
+    RATELIMIT_PER_IP = os.environ.get("RATELIMIT_PER_IP", "30 per minute")
+    # Demo accounts may sign in without TOTP; honoured only with DEMO_ALLOWED
+    # outside production (see portal.accounts.gate.totp_relaxed_for).
+    DEMO_RELAX_TOTP = False
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -101,6 +118,7 @@ class DevelopmentConfig(Config):
     # Mails go to the console and stay browsable at /dev/mail.
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
     MAIL_DEV_BROWSER = True
+    DEMO_RELAX_TOTP = _env_bool("DEMO_RELAX_TOTP", True)
 
     def __init__(self) -> None:
         from portal.core.sealing import instance_key_text

@@ -30,14 +30,15 @@ def make_user(
     **overrides: Any,
 ) -> User:
     n = next(_counter)
-    user = User(
+    fields: dict[str, Any] = dict(
         email=email or f"person{n}@example.org",
         name=name,
         password_hash=hash_password(password),
         active=active,
         email_verified_at=now(),
-        **overrides,
     )
+    fields.update(overrides)  # e.g. email_verified_at=None for an unconfirmed address
+    user = User(**fields)
     if totp:
         user.totp_secret = TOTP_SECRET
         user.totp_enabled_at = now()

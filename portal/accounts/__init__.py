@@ -28,8 +28,9 @@ def load_user(user_id: str):  # type: ignore[no-untyped-def]
 
 
 def init_app(app: Flask) -> None:
-    from portal.accounts import models  # noqa: F401  (register the tables)
+    from portal.accounts import gate, models  # noqa: F401  (register the tables)
     from portal.accounts import permissions
+    from portal.accounts.limits import limiter
 
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
@@ -37,6 +38,11 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Bitte melden Sie sich an, um diese Seite zu sehen.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    limiter.init_app(app)
+    gate.init_app(app)
+    from portal.accounts.forms import ROLE_LABELS, STATUS_LABELS
+
+    app.jinja_env.globals.update(role_labels=ROLE_LABELS, status_labels=STATUS_LABELS)
     for name in permissions.__all__:
         app.jinja_env.globals[name] = getattr(permissions, name)
     try:

@@ -48,11 +48,20 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # Notification preference: mails about calls and questions (never the
+    # mails the procedure requires, such as decision letters).
+    notify_by_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Demo accounts may skip TOTP, but only where DEMO_RELAX_TOTP is honoured.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -76,8 +85,29 @@ class User(UserMixin, db.Model):
     def active_memberships(self) -> list[Membership]:
         return [m for m in self.memberships if m.left_at is None]
 
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
+
+    @property
+    def unused_recovery_codes(self) -> int:
+        return sum(1 for c in self.recovery_codes if c.used_at is None)
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that replaces the TOTP code once (stored hashed)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="recovery_codes")
 
 
 class UserRole(db.Model):
@@ -138,3 +168,38 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organisation: Mapped[Organisation] = relationship(back_populates="memberships", lazy="joined")
+
+
+class InvitationKind(enum.StrEnum):
+    STAFF = "staff"
+    MEMBER = "member"
+
+
+class Invitation(db.Model):
+    """An expiring, single-use invitation sent by e-mail.
+
+    Staff invitations carry the roles the administrator chose; member
+    invitations the organisation. Only the SHA-256 of the token is stored,
+    so the database alone cannot be used to accept an invitation.
+    """
+
+    __tablename__ = "invitation"
+    audit_subject_type = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[InvitationKind] = mapped_column(enum_type(InvitationKind, "invitation_kind"))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    roles: Mapped[str] = mapped_column(String(100), default="")  # comma-separated Role values
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation | None] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split(",") if r)

@@ -16,6 +16,11 @@ __all__ = [
     "can_manage_accounts",
     "can_verify_organisation",
     "can_view_organisation",
+    "is_bidder",
+    "can_edit_organisation",
+    "can_invite_member",
+    "can_leave_organisation",
+    "can_view_failed_mails",
 ]
 
 
@@ -59,3 +64,24 @@ def can_verify_organisation(user: Any, organisation: Organisation | None = None)
 
 def can_view_organisation(user: Any, organisation: Organisation) -> bool:
     return is_member_of(user, organisation) or is_officer(user) or is_admin(user)
+
+
+def is_bidder(user: Any) -> bool:
+    """A member of at least one organisation (whatever its verification state)."""
+    return is_signed_in(user) and bool(user.active_memberships)
+
+
+def can_edit_organisation(user: Any, organisation: Organisation) -> bool:
+    return is_member_of(user, organisation)
+
+
+def can_invite_member(user: Any, organisation: Organisation) -> bool:
+    return is_member_of(user, organisation)
+
+
+def can_leave_organisation(user: Any, organisation: Organisation) -> bool:
+    return is_member_of(user, organisation)
+
+
+def can_view_failed_mails(user: Any) -> bool:
+    return is_admin(user)

@@ -5,9 +5,13 @@ from flask import session
 from flask_login import login_user
 
 from portal.accounts.models import User
+from portal.core.time import now
 
 #: Set once the user passed the second factor in this session.
 TWO_FACTOR_PASSED = "tfa_ok"
+#: When this session began and when it was last used (idle timeout, absolute lifetime).
+SESSION_STARTED = "auth_at"
+SESSION_SEEN = "seen_at"
 
 
 def start_session(user: User, *, two_factor_passed: bool, remember: bool = False) -> None:
@@ -22,3 +26,4 @@ def start_session(user: User, *, two_factor_passed: bool, remember: bool = False
         session["lang"] = keep_lang
     login_user(user, remember=remember, fresh=True)
     session[TWO_FACTOR_PASSED] = bool(two_factor_passed)
+    session[SESSION_STARTED] = session[SESSION_SEEN] = int(now().timestamp())

@@ -31,6 +31,8 @@ class AuditAction(StrEnum):
     USER_REACTIVATED = "user.reactivated"
     USER_EMAIL_CHANGED = "user.email_changed"
     USER_DATA_EXPORTED = "user.data_exported"
+    USER_PREFERENCES_CHANGED = "user.preferences_changed"
+    USER_RECOVERY_CODES_RENEWED = "user.recovery_codes_renewed"
     STAFF_INVITED = "user.invited"
     STAFF_INVITATION_ACCEPTED = "user.invitation_accepted"
     ORGANISATION_REGISTERED = "organisation.registered"
@@ -39,6 +41,7 @@ class AuditAction(StrEnum):
     MEMBER_INVITED = "organisation.member_invited"
     MEMBER_JOINED = "organisation.member_joined"
     MEMBER_LEFT = "organisation.member_left"
+    ORGANISATION_UPDATED = "organisation.updated"
     MAIL_FAILED = "mail.failed"
 
     # consultation

@@ -1,10 +1,16 @@
 """Demo accounts for every role and three organisations (one pending).
 
 The logins are listed in README.md. All demo passwords are `demo-passwort-2026`.
+Organisations are registered and verified through the same services the UI
+uses, so the demo has a real audit trail. Demo accounts are marked `is_demo`:
+with DEMO_RELAX_TOTP (development only) they sign in without a TOTP code.
 """
 from __future__ import annotations
 
-from portal.accounts.models import Membership, Organisation, OrganisationStatus, Role, User, UserRole
+from flask import current_app
+
+from portal.accounts import services
+from portal.accounts.models import OrganisationStatus, Role, User, UserRole
 from portal.accounts.passwords import hash_password
 from portal.audit.actions import AuditAction
 from portal.audit.services import record
@@ -33,8 +39,9 @@ ORGANISATIONS = [
 ]
 
 
-def _user(ctx: DemoContext, key: str, email: str, name: str, roles: list[Role]) -> User:
-    user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD), email_verified_at=now())
+def _staff(ctx: DemoContext, key: str, email: str, name: str, roles: list[Role]) -> User:
+    # Staff are created directly: an invitation would need someone to open the mail.
+    user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD), email_verified_at=now(), is_demo=True)
     user.roles = [UserRole(role=r) for r in roles]
     db.session.add(user)
     db.session.flush()
@@ -45,22 +52,21 @@ def _user(ctx: DemoContext, key: str, email: str, name: str, roles: list[Role]) 
 
 def load(ctx: DemoContext) -> None:
     for key, email, name, roles in STAFF:
-        _user(ctx, key, email, name, roles)
+        _staff(ctx, key, email, name, roles)
     officer = ctx.objects["officer"]
-    for key, org_name, legal_form, city, status, email, person in ORGANISATIONS:
-        org = Organisation(
-            name=org_name, legal_form=legal_form, street="Musterstraße 1", postcode="57072", city=city,
-            contact_email=email, migration_work="Migrationsberatung für Erwachsene (MBE) und Flüchtlingsberatung im Kreisgebiet.",
-            status=status,
-        )
-        db.session.add(org)
-        member = _user(ctx, f"{key}_member", email, person, [])
-        db.session.add(Membership(user=member, organisation=org))
-        db.session.flush()
-        record(AuditAction.ORGANISATION_REGISTERED, actor=member, subject=org, data={"name": org_name}, public=False)
-        if status == OrganisationStatus.VERIFIED:
-            org.decided_at = now()
-            org.decided_by_id = officer.id
-            record(AuditAction.ORGANISATION_VERIFIED, actor=officer, subject=org, data={"name": org_name}, public=False)
-        ctx.objects[key] = org
+    with current_app.test_request_context("/"):  # lazy texts and mail rendering need a request
+        for key, org_name, legal_form, city, status, email, person in ORGANISATIONS:
+            org = services.register_organisation(
+                person_name=person, email=email, password=DEMO_PASSWORD, name=org_name, legal_form=legal_form,
+                street="Musterstraße 1", postcode="57072", city=city, contact_email=email,
+                migration_work="Migrationsberatung für Erwachsene (MBE) und Flüchtlingsberatung im Kreisgebiet.",
+            )
+            assert org is not None
+            member = org.active_members[0]
+            member.is_demo = True
+            member.email_verified_at = now()
+            if status == OrganisationStatus.VERIFIED:
+                services.verify_organisation(org, by=officer)
+            ctx.objects[key] = org
+            ctx.objects[f"{key}_member"] = member
     ctx.say(f"{len(STAFF)} Mitarbeitendenkonten und {len(ORGANISATIONS)} Träger angelegt (Passwort: {DEMO_PASSWORD}).")

@@ -123,7 +123,10 @@ def test_consultation_from_markdown_to_report(app, browser, live_server, clock, 
     check_a11y(staff)
 
     # The period ends; the officer closes, answers every comment and publishes.
+    # Two weeks later the old session has timed out: the officer signs in anew.
     clock.set(closes_at + timedelta(minutes=1))
+    staff.context.close()
+    staff = _sign_in(browser, app, live_server, officer)
     staff.goto(f"/beteiligung/{consultation_id}/verwalten")
     _press(staff, "Beteiligung beenden")
     check_a11y(staff)

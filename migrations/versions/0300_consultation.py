@@ -1,7 +1,7 @@
 """consultation: drafts, sections, comments, responses
 
 Revision ID: 0300_consultation
-Revises: 0002_mail
+Revises: 0100_accounts
 Create Date: 2026-11-21 11:37:00.899016
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0300_consultation'
-down_revision = '0002_mail'
+down_revision = '0100_accounts'
 branch_labels = None
 depends_on = None
 
