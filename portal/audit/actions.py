@@ -40,3 +40,6 @@ class AuditAction(StrEnum):
     MEMBER_JOINED = "organisation.member_joined"
     MEMBER_LEFT = "organisation.member_left"
     MAIL_FAILED = "mail.failed"
+
+    # transparency (audit log itself)
+    AUDIT_LOG_EXPORTED = "audit.log_exported"

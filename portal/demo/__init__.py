@@ -22,6 +22,8 @@ from portal.extensions import db
 #: Modules with a `load(ctx)` function, run in this order.
 STEPS: list[str] = [
     "portal.demo.accounts",
+    # Keep last: signs a checkpoint over the whole demo log.
+    "portal.demo.transparency",
 ]
 
 KIM_FILE_CANDIDATES = [
