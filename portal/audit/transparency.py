@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit import merkle
 from portal.audit.checkpoint import load_or_create_key, public_key_bytes, sign_checkpoint, verifier_key
-from portal.audit.models import AuditCheckpoint, AuditEvent
+from portal.audit.models import AuditCheckpoint, AuditEvent, AuditSubtree
 from portal.audit.services import _lock_chain, canonical_bytes
 from portal.audit.tree import DbSubtreeStore
 from portal.core.errors import Refused
@@ -107,19 +107,26 @@ def covering_checkpoint(seq: int, session: Session | None = None) -> AuditCheckp
     )
 
 
-def _check_new_leaves(session: Session, store: DbSubtreeStore, start: int, size: int) -> None:
+def _check_new_leaves(session: Session, start: int, size: int) -> None:
     """The leaves added since the last checkpoint must be the hashes of their events."""
     batch = 5000
     for first in range(start, size, batch):
         last = min(first + batch, size)
-        stored = dict(zip(range(first, last), store.get_many([(0, i) for i in range(first, last)])))
+        stored = {
+            index: bytes(value)
+            for index, value in session.execute(
+                select(AuditSubtree.index, AuditSubtree.hash).where(
+                    AuditSubtree.level == 0, AuditSubtree.index >= first, AuditSubtree.index < last
+                )
+            )
+        }
         events = session.execute(
             select(AuditEvent.__table__).where(AuditEvent.seq > first, AuditEvent.seq <= last).order_by(AuditEvent.seq)
         )
         expected = first
         for row in events:
             if row.seq != expected + 1 or not hmac.compare_digest(
-                merkle.leaf_hash(canonical_bytes(row)), stored[expected]
+                merkle.leaf_hash(canonical_bytes(row)), stored.get(expected, b"")
             ):
                 raise CheckpointRefused(
                     f"Eintrag {expected + 1} passt nicht zum gespeicherten Baum; es wird kein Prüfpunkt signiert."
@@ -160,7 +167,7 @@ def issue_checkpoint(*, session: Session | None = None) -> AuditCheckpoint | Non
                 raise CheckpointRefused(
                     f"Der gespeicherte Baum ist nicht konsistent mit dem Prüfpunkt über {old_size} Einträge."
                 )
-        _check_new_leaves(session, store, old_size, size)
+        _check_new_leaves(session, old_size, size)
     except KeyError as exc:
         raise CheckpointRefused(f"Im gespeicherten Baum fehlt ein Knoten ({exc}).") from exc
     identity = signing_identity()

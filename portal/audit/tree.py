@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -43,11 +43,18 @@ class DbSubtreeStore:
 
 
 def _fetch_nodes(db_or_conn: Session | Connection, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """One SELECT for all keys (row-value IN works on SQLite >= 3.15 and PostgreSQL)."""
+    """One SELECT for all keys: `level = L AND index IN (...)` per level, OR-ed.
+
+    (A row-value IN list is not matched against the primary key by SQLite and
+    would scan the table.)
+    """
     if not keys:
         return {}
     table = AuditSubtree.__table__
-    condition = tuple_(table.c.level, table.c.index).in_(list(dict.fromkeys(keys)))
+    by_level: dict[int, list[int]] = {}
+    for level, index in dict.fromkeys(keys):
+        by_level.setdefault(level, []).append(index)
+    condition = or_(*((table.c.level == level) & table.c.index.in_(indexes) for level, indexes in by_level.items()))
     rows = db_or_conn.execute(select(table.c.level, table.c.index, table.c.hash).where(condition))
     # Unpack: Row.index is the tuple method, not the column.
     return {(level, index): bytes(value) for level, index, value in rows}
