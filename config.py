@@ -110,6 +110,12 @@ class Config:
     # outside production (see portal.accounts.gate.totp_relaxed_for).
     DEMO_RELAX_TOTP = False
 
+    # Signed checkpoints of the audit log (docs/transparency.md). Key name and
+    # origin default to the host of PORTAL_BASE_URL; once published, never change them.
+    AUDIT_SIGNING_KEY_PATH: str | None = os.environ.get("AUDIT_SIGNING_KEY_PATH")
+    AUDIT_KEY_NAME: str | None = os.environ.get("AUDIT_KEY_NAME")
+    AUDIT_LOG_ORIGIN: str | None = os.environ.get("AUDIT_LOG_ORIGIN")
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -129,6 +135,9 @@ class DevelopmentConfig(Config):
         )
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
             f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
+        )
+        self.AUDIT_SIGNING_KEY_PATH = os.environ.get("AUDIT_SIGNING_KEY_PATH") or str(
+            INSTANCE_DIR / "audit_signing_key.pem"
         )
 
 
@@ -160,6 +169,7 @@ class ProductionConfig(Config):
         self.SECRET_KEY = os.environ.get("SECRET_KEY")
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
         self.BID_ENCRYPTION_KEY = os.environ.get("BID_ENCRYPTION_KEY")
+        self.AUDIT_SIGNING_KEY_PATH = os.environ.get("AUDIT_SIGNING_KEY_PATH")
 
     def check(self) -> list[str]:
         """Return the reasons this configuration must not start (empty if fine)."""
@@ -181,6 +191,8 @@ class ProductionConfig(Config):
             problems.append("Debug-Modus ist in Produktion nicht erlaubt.")
         if self.DEMO_ALLOWED:
             problems.append("Demodaten sind in Produktion nicht erlaubt.")
+        if not self.AUDIT_SIGNING_KEY_PATH or not Path(self.AUDIT_SIGNING_KEY_PATH).is_file():
+            problems.append("AUDIT_SIGNING_KEY_PATH fehlt oder nennt keine Schlüsseldatei (Ed25519, PEM).")
         return problems
 
 

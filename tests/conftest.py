@@ -28,7 +28,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app
-from portal.audit.triggers import create_statements, drop_statements
+from portal.audit.triggers import (
+    create_statements,
+    drop_statements,
+    transparency_create_statements,
+    transparency_drop_statements,
+)
 from portal.core import time as portal_time
 from portal.extensions import db
 
@@ -97,7 +102,12 @@ def _clean_postgres(url: str) -> None:
             conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
         conn.exec_driver_sql("RESET session_replication_role")
         # Tamper tests drop the append-only guard; put it back for the next test.
-        for statement in drop_statements("postgresql") + create_statements("postgresql"):
+        for statement in (
+            drop_statements("postgresql")
+            + create_statements("postgresql")
+            + transparency_drop_statements("postgresql")
+            + transparency_create_statements("postgresql")
+        ):
             conn.execute(sa.text(statement))
     engine.dispose()
 

@@ -58,3 +58,5 @@ class AuditAction(StrEnum):
     COMMENT_WITHDRAWN = "consultation_comment.withdrawn"
     COMMENT_HIDDEN = "consultation_comment.hidden"
     RESPONSE_DRAFTED = "consultation_response.drafted"
+    # transparency (audit log itself)
+    AUDIT_LOG_EXPORTED = "audit.log_exported"

@@ -20,7 +20,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from portal.audit.actions import AuditAction
+from portal.audit.merkle import leaf_hash
 from portal.audit.models import GENESIS_HASH, AuditEvent
+from portal.audit.tree import append_leaf
 from portal.core.time import now
 from portal.extensions import db
 
@@ -144,9 +146,11 @@ def record(
         public=public,
         prev_hash=last.hash if last else GENESIS_HASH,
     )
-    event.hash = compute_hash(event)
+    canonical = canonical_bytes(event)
+    event.hash = hashlib.sha256(canonical).hexdigest()
     session.add(event)
     session.flush()
+    append_leaf(session, event.seq - 1, leaf_hash(canonical))
     return event
 
 

@@ -64,3 +64,65 @@ def drop_statements(dialect: str) -> list[str]:
     if dialect == "sqlite":
         return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGER_NAMES]
     return list(POSTGRES_DROP)
+
+
+# ---------------------------------------------------------------------------
+# Migration 0400 (transparency): the Merkle subtrees and the signed checkpoints
+# are append-only too. Frozen in the same way once released.
+# ---------------------------------------------------------------------------
+
+TRANSPARENCY_TABLES = ("audit_subtree", "audit_checkpoint")
+
+TRANSPARENCY_SQLITE_TRIGGERS = [
+    statement
+    for table in TRANSPARENCY_TABLES
+    for statement in (
+        f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+    BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END""",
+        # With recursive_triggers on, INSERT OR REPLACE fires this as well.
+        f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+    BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END""",
+    )
+]
+TRANSPARENCY_SQLITE_TRIGGER_NAMES = [
+    f"{table}_{kind}" for table in TRANSPARENCY_TABLES for kind in ("no_update", "no_delete")
+]
+
+TRANSPARENCY_POSTGRES_STATEMENTS = [
+    """CREATE FUNCTION audit_append_only_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
+    END $$""",
+    *(
+        statement
+        for table in TRANSPARENCY_TABLES
+        for statement in (
+            f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only_refuse()""",
+            f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only_refuse()""",
+        )
+    ),
+]
+TRANSPARENCY_POSTGRES_DROP = [
+    *(
+        f"DROP TRIGGER IF EXISTS {table}_{kind} ON {table}"
+        for table in TRANSPARENCY_TABLES
+        for kind in ("no_update", "no_truncate")
+    ),
+    "DROP FUNCTION IF EXISTS audit_append_only_refuse()",
+]
+
+
+def transparency_create_statements(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return list(TRANSPARENCY_SQLITE_TRIGGERS)
+    if dialect == "postgresql":
+        return list(TRANSPARENCY_POSTGRES_STATEMENTS)
+    raise RuntimeError(f"no append-only guard for database {dialect!r}")
+
+
+def transparency_drop_statements(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {name}" for name in TRANSPARENCY_SQLITE_TRIGGER_NAMES]
+    return list(TRANSPARENCY_POSTGRES_DROP)

@@ -23,6 +23,8 @@ from portal.extensions import db
 STEPS: list[str] = [
     "portal.demo.accounts",
     "portal.demo.consultation",
+    # Keep last: signs a checkpoint over the whole demo log.
+    "portal.demo.transparency",
 ]
 
 KIM_FILE_CANDIDATES = [

@@ -48,7 +48,11 @@ def test_production_refuses_debug_and_demo(monkeypatch: pytest.MonkeyPatch) -> N
         create_app("production", DEMO_ALLOWED=True)
 
 
-def test_production_sets_secure_cookies_and_hsts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_sets_secure_cookies_and_hsts(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from portal.audit.checkpoint import load_or_create_key
+
+    load_or_create_key(tmp_path / "audit.pem")
+    monkeypatch.setenv("AUDIT_SIGNING_KEY_PATH", str(tmp_path / "audit.pem"))
     _production_env(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)

@@ -1,0 +1,3 @@
+from bench.audit_bench import main
+
+main()

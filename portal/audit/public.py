@@ -1,0 +1,179 @@
+"""What the public may see of the audit log: proofs, event hashes, public events.
+
+Internal events are leaves of the tree like every other event, but only their
+sequence number, time and leaf hash leave the server; a public event also
+carries its content and the exact canonical bytes that were hashed. Leaf
+hashes are recomputed from the stored events (not read from the tree), so an
+event changed behind the portal's back no longer matches the signed tree.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.audit import merkle
+from portal.audit.models import AuditCheckpoint, AuditEvent
+from portal.audit.services import canonical_bytes, format_time
+from portal.audit.transparency import all_checkpoints, latest_checkpoint
+from portal.audit.tree import DbSubtreeStore
+from portal.extensions import db
+
+#: Largest page of /transparency/events.
+EVENTS_PAGE_LIMIT = 1000
+
+
+class BadRequest(ValueError):
+    """A request the log cannot answer; the message is German and user-facing."""
+
+
+def checkpoint_json(checkpoint: AuditCheckpoint) -> dict[str, Any]:
+    return {
+        "size": checkpoint.size,
+        "root": base64.b64encode(bytes(checkpoint.root)).decode(),
+        "issued_at": checkpoint.issued_at.isoformat(),
+        "text": checkpoint.text,
+    }
+
+
+def checkpoints_json(session: Session | None = None) -> dict[str, Any]:
+    return {"checkpoints": [checkpoint_json(c) for c in all_checkpoints(session)]}
+
+
+def public_event_json(row: Any) -> dict[str, Any]:
+    """One event as /transparency/events lists it."""
+    canonical = canonical_bytes(row)
+    entry: dict[str, Any] = {
+        "seq": row.seq,
+        "time": format_time(row.occurred_at),
+        "leaf_hash": merkle.leaf_hash(canonical).hex(),
+        "public": bool(row.public),
+    }
+    if row.public:
+        entry.update(
+            action=row.action,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            data=json.loads(row.data_json),
+            canonical=base64.b64encode(canonical).decode(),
+        )
+    return entry
+
+
+def events_page(first: int, last: int, session: Session | None = None) -> dict[str, Any]:
+    """Events `first`..`last` (at most EVENTS_PAGE_LIMIT) and the next sequence number."""
+    session = session or db.session
+    if first < 1 or last < first:
+        raise BadRequest(_("Bitte „from“ ≥ 1 und „to“ ≥ „from“ angeben."))
+    last = min(last, first + EVENTS_PAGE_LIMIT - 1)
+    rows = list(
+        session.execute(
+            select(AuditEvent.__table__)
+            .where(AuditEvent.seq >= first, AuditEvent.seq <= last)
+            .order_by(AuditEvent.seq)
+        )
+    )
+    events = [public_event_json(row) for row in rows]
+    after = rows[-1].seq if rows else last
+    later = session.scalar(select(AuditEvent.seq).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(1))
+    return {"events": events, "next": after + 1 if later is not None else None}
+
+
+def inclusion_json(seq: int, size: int, session: Session | None = None) -> dict[str, Any]:
+    session = session or db.session
+    store = DbSubtreeStore(session)
+    current = store.size()
+    if not 1 <= seq <= size <= current:
+        raise BadRequest(_("Es muss 1 ≤ seq ≤ size ≤ %(current)s gelten (aktuelle Größe des Protokolls).", current=current))
+    row = session.execute(select(AuditEvent.__table__).where(AuditEvent.seq == seq)).first()
+    if row is None:
+        raise BadRequest(_("Eintrag %(seq)s ist nicht im Protokoll.", seq=seq))
+    return {
+        "seq": seq,
+        "leaf_index": seq - 1,
+        "tree_size": size,
+        "leaf_hash": merkle.leaf_hash(canonical_bytes(row)).hex(),
+        "proof": [p.hex() for p in merkle.inclusion_proof(store, seq - 1, size)],
+    }
+
+
+def consistency_json(old: int, new: int, session: Session | None = None) -> dict[str, Any]:
+    store = DbSubtreeStore(session or db.session)
+    current = store.size()
+    if not 0 <= old <= new <= current:
+        raise BadRequest(_("Es muss 0 ≤ old ≤ new ≤ %(current)s gelten (aktuelle Größe des Protokolls).", current=current))
+    return {"old": old, "new": new, "proof": [p.hex() for p in merkle.consistency_proof(store, old, new)]}
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    seq: int
+    occurred_at: datetime
+    action: str
+    data: dict[str, Any]
+    covered_by: int | None  # size of the first checkpoint that includes it
+
+
+@dataclass(frozen=True)
+class Trail:
+    subject_type: str
+    subject_id: str
+    entries: list[TrailEntry]
+    latest_size: int | None
+
+    @property
+    def last_checkpoint_size(self) -> int | None:
+        """The checkpoint that covered the subject's last public step."""
+        return self.entries[-1].covered_by if self.entries else None
+
+
+def public_trail(subject_type: str, subject_id: str | int, session: Session | None = None) -> Trail:
+    """The public events of one subject, oldest first, with their covering checkpoints.
+
+    Two queries, whatever the number of events: the events and the checkpoint sizes.
+    """
+    session = session or db.session
+    subject_id = str(subject_id)
+    events = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.subject_type == subject_type,
+                AuditEvent.subject_id == subject_id,
+                AuditEvent.public.is_(True),
+            )
+            .order_by(AuditEvent.seq)
+        )
+    )
+    sizes = list(session.scalars(select(AuditCheckpoint.size).order_by(AuditCheckpoint.size)))
+
+    def covering(seq: int) -> int | None:
+        position = bisect_left(sizes, seq)
+        return sizes[position] if position < len(sizes) else None
+
+    entries = [
+        TrailEntry(e.seq, e.occurred_at, e.action, json.loads(e.data_json), covering(e.seq)) for e in events
+    ]
+    return Trail(subject_type, subject_id, entries, sizes[-1] if sizes else None)
+
+
+__all__ = [
+    "BadRequest",
+    "EVENTS_PAGE_LIMIT",
+    "Trail",
+    "TrailEntry",
+    "checkpoint_json",
+    "checkpoints_json",
+    "consistency_json",
+    "events_page",
+    "inclusion_json",
+    "latest_checkpoint",
+    "public_trail",
+]
