@@ -1,7 +1,7 @@
 """consultation: drafts, sections, comments, responses
 
 Revision ID: 0300_consultation
-Revises: 0100_accounts
+Revises: 0200_calls
 Create Date: 2026-11-21 11:37:00.899016
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0300_consultation'
-down_revision = '0100_accounts'
+down_revision = '0200_calls'
 branch_labels = None
 depends_on = None
 
