@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from werkzeug.routing.converters import AnyConverter, NumberConverter
 
 from tests.conftest import login
 
 ALLOWED = {200, 302, 303, 400, 403, 404, 405, 409, 410, 422}
-SAMPLE_VALUES = {"int": "999999", "integer": "999999", "default": "gibt-es-nicht", "path": "gibt-es-nicht", "string": "gibt-es-nicht"}
 
 
 def _sample_urls(app: Flask) -> list[str]:
@@ -24,10 +24,12 @@ def _sample_urls(app: Flask) -> list[str]:
             continue
         values = {}
         for name, converter in rule._converters.items():  # noqa: SLF001 - werkzeug has no public API for this
-            kind = type(converter).__name__.replace("Converter", "").lower()
-            values[name] = SAMPLE_VALUES.get(kind, "gibt-es-nicht")
-            if kind == "any":
-                values[name] = converter.items[0] if hasattr(converter, "items") else "x"
+            if isinstance(converter, NumberConverter):
+                values[name] = "999999"
+            elif isinstance(converter, AnyConverter):
+                values[name] = sorted(converter.items)[0]
+            else:
+                values[name] = "gibt-es-nicht"
         url = rule.build(values, append_unknown=False)
         if url is not None:
             urls.append(url[1])
