@@ -43,3 +43,18 @@ class AuditAction(StrEnum):
     MEMBER_LEFT = "organisation.member_left"
     ORGANISATION_UPDATED = "organisation.updated"
     MAIL_FAILED = "mail.failed"
+
+    # consultation
+    CONSULTATION_CREATED = "consultation.created"
+    CONSULTATION_DRAFT_CHANGED = "consultation.draft_changed"
+    CONSULTATION_DOCUMENT_ADDED = "consultation.document_added"
+    CONSULTATION_OPENED = "consultation.opened"
+    CONSULTATION_CLOSED = "consultation.closed"
+    CONSULTATION_EVALUATED = "consultation.evaluated"
+    CONSULTATION_REPORT_PUBLISHED = "consultation.report_published"
+    CONSULTATION_VERSION_PUBLISHED = "consultation.version_published"
+    COMMENT_POSTED = "consultation_comment.posted"
+    COMMENT_EDITED = "consultation_comment.edited"
+    COMMENT_WITHDRAWN = "consultation_comment.withdrawn"
+    COMMENT_HIDDEN = "consultation_comment.hidden"
+    RESPONSE_DRAFTED = "consultation_response.drafted"
