@@ -32,13 +32,19 @@ def test_readyz_is_ready_at_the_migration_head(client) -> None:  # type: ignore[
 
 
 def test_readyz_refuses_with_pending_migrations(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
+    head = db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
     db.session.execute(sa.text("UPDATE alembic_version SET version_num = '0001_foundation'"))
     db.session.commit()
-    response = client.get("/readyz")
-    assert response.status_code == 503
-    assert "Migrationen stehen aus" in response.get_json()["problems"][0]
-    result = app.test_cli_runner().invoke(args=["check"])
-    assert result.exit_code == 1
+    try:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "Migrationen stehen aus" in response.get_json()["problems"][0]
+        result = app.test_cli_runner().invoke(args=["check"])
+        assert result.exit_code == 1
+    finally:
+        # PostgreSQL tests share one database whose alembic_version the cleanup keeps.
+        db.session.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+        db.session.commit()
 
 
 def test_request_id_is_echoed_or_generated(client) -> None:  # type: ignore[no-untyped-def]
