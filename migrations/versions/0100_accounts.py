@@ -1,7 +1,7 @@
 """accounts: recovery codes, invitations, preferences
 
 Revision ID: 0100_accounts
-Revises: 0002_mail
+Revises: 0300_consultation
 Create Date: 2026-11-21 11:33:23.473070
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0100_accounts'
-down_revision = '0002_mail'
+down_revision = '0300_consultation'
 branch_labels = None
 depends_on = None
 
