@@ -11,6 +11,7 @@ deliver the mails they queued right after their commit; `flask mail deliver`
 """
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from datetime import timedelta
@@ -21,6 +22,7 @@ from typing import Any
 from flask import current_app, g, has_request_context, render_template
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
+from markupsafe import Markup, escape
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,21 @@ from portal.extensions import db
 from portal.mail.models import MailStatus, OutgoingMail
 
 RETRY_PAUSES = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2)]
+
+
+# A URL, without punctuation that ends the sentence around it.
+_URL = re.compile(r"(https?://[^\s<>\"]*[^\s<>\".,;:!?)])")
+
+
+def text_to_html_paragraphs(text: str) -> list[Markup]:
+    """The HTML part of a mail without its own HTML template: the text's
+    paragraphs, escaped, with line breaks kept and links made clickable."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        escaped = str(escape(block))
+        linked = _URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped)
+        paragraphs.append(Markup(linked.replace("\n", "<br>\n")))
+    return paragraphs
 
 
 def queue_mail(to: str, subject: Any, template: str, *, locale: str = "de", **context: Any) -> OutgoingMail:
@@ -44,9 +61,11 @@ def queue_mail(to: str, subject: Any, template: str, *, locale: str = "de", **co
         rendered_subject = str(subject)
         text = render_template(f"mail/{template}.txt", subject=rendered_subject, **context)
         try:
-            html: str | None = render_template(f"mail/{template}.html", subject=rendered_subject, **context)
+            html = render_template(f"mail/{template}.html", subject=rendered_subject, **context)
         except TemplateNotFound:
-            html = None
+            html = render_template(
+                "mail/_layout.html", subject=rendered_subject, lang=locale, paragraphs=text_to_html_paragraphs(text)
+            )
     mail = OutgoingMail(
         to_address=to, subject=rendered_subject, body_text=text, body_html=html, template=template, locale=locale
     )

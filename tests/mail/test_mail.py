@@ -70,3 +70,16 @@ def test_mail_cli_delivers_queued_mail(app: Flask, runner, smtp_server) -> None:
     result = runner.invoke(args=["mail", "deliver"])
     assert "1 E-Mail(s) versendet" in result.output
     assert len(smtp_server.to("cli@example.org")) == 1
+
+
+def test_every_mail_has_an_html_part_with_escaped_text_and_links(app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    queue_mail("html@example.org", "Test", "test_message", locale="de", name="<script>x</script> https://portal.example/a?b=1&c=2")
+    db.session.commit()
+    deliver_pending()
+    message = smtp_server.to("html@example.org")[0]
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert '<html lang="de">' in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert '<a href="https://portal.example/a?b=1&amp;c=2">' in html
+    assert "dies ist eine Testnachricht" in html
+    assert "Guten Tag" in smtp_server.text(message)
