@@ -73,6 +73,7 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
 def _register_domains(app: Flask) -> None:
     from portal.accounts import init_app as init_accounts
     from portal.audit import init_app as init_audit
+    from portal.calls import init_app as init_calls
     from portal.core.views import bp as core_bp
     from portal.demo import init_app as init_demo
     from portal.mail import init_app as init_mail
@@ -83,6 +84,7 @@ def _register_domains(app: Flask) -> None:
     init_accounts(app)
     init_mail(app)
     init_ops(app)
+    init_calls(app)
     init_demo(app)
 
 

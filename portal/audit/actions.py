@@ -41,6 +41,22 @@ class AuditAction(StrEnum):
     MEMBER_LEFT = "organisation.member_left"
     MAIL_FAILED = "mail.failed"
 
+    # calls
+    CALL_CREATED = "call.created"
+    CALL_DRAFT_CHANGED = "call.draft_changed"
+    CALL_CHANGE_REFUSED = "call.change_refused"
+    CALL_PUBLISHED = "call.published"
+    CALL_AMENDED = "call.amended"
+    CALL_SUBMISSION_CLOSED = "call.submission_closed"
+    CALL_STATE_CHANGED = "call.state_changed"
+    CALL_CANCELLED = "call.cancelled"
+    CALL_DOCUMENT_ADDED = "call.document_added"
+    CALL_DOCUMENT_REPLACED = "call.document_replaced"
+    QUESTION_ASKED = "question.asked"
+    QUESTION_REWORDED = "question.reworded"
+    QUESTION_MERGED = "question.merged"
+    QUESTION_ANSWERED = "question.answered"
+
     # bids
     BID_DRAFT_CREATED = "bid.draft_created"
     BID_VERSION_SUBMITTED = "bid.version_submitted"

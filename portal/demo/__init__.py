@@ -22,6 +22,7 @@ from portal.extensions import db
 #: Modules with a `load(ctx)` function, run in this order.
 STEPS: list[str] = [
     "portal.demo.accounts",
+    "portal.demo.calls",
 ]
 
 KIM_FILE_CANDIDATES = [
