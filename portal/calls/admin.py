@@ -31,7 +31,9 @@ from portal.calls.forms import (
     amendment_changes,
     amendment_field_name,
     amendment_form,
+    lot_choices,
 )
+from wtforms.fields.choices import SelectChoice
 from portal.calls.models import Call, CallState, Criterion, CriterionKind, Document, Lot, Question, QuestionState
 from portal.calls.permissions import can_amend_call, can_answer_questions, can_cancel_call, can_edit_call, can_manage_calls
 from portal.calls.questions import merge_question, publish_answer, reword_question
@@ -222,7 +224,7 @@ def delete_criterion(call_id: int, criterion_id: int) -> Response:
 def add_document(call_id: int) -> Any:
     call = _call(call_id)
     form = DocumentForm()
-    form.lot_id.choices = [("", _("den ganzen Aufruf"))] + [(str(lot.id), _("Los %(n)s: %(title)s", n=lot.number, title=lot.title)) for lot in call.lots]
+    form.lot_id.choices = lot_choices(call, _("den ganzen Aufruf"))
     if form.validate_on_submit():
         upload = form.file.data
         lot = next((x for x in call.lots if str(x.id) == form.lot_id.data), None)
@@ -310,7 +312,7 @@ def questions(call_id: int) -> str:
         if question.state == QuestionState.OPEN:
             answer = AnswerForm(prefix=f"q{question.id}", data={"public_text": question.public_text})
             merge = MergeForm(prefix=f"m{question.id}")
-            merge.into.choices = [(q.id, _("Frage vom %(when)s", when=q.asked_at.strftime("%d.%m.%Y")) + f" (#{q.id})")
+            merge.into.choices = [SelectChoice(str(q.id), _("Frage vom %(when)s", when=q.asked_at.strftime("%d.%m.%Y")) + f" (#{q.id})")
                                   for q in call.questions if q.id != question.id and q.state != QuestionState.MERGED]
             question_forms[question.id] = (answer, merge)
     return render_template("calls/admin/questions.html", title=_("Bieterfragen"), call=call, question_forms=question_forms, QuestionState=QuestionState)
@@ -347,7 +349,7 @@ def merge(call_id: int, question_id: int) -> Response:
     require(can_answer_questions(current_user, call))
     question = _question(call, question_id)
     form = MergeForm(prefix=f"m{question.id}")
-    form.into.choices = [(q.id, str(q.id)) for q in call.questions]
+    form.into.choices = [SelectChoice(str(q.id)) for q in call.questions]
     if form.validate_on_submit():
         try:
             merge_question(question, into=_question(call, form.into.data), by=current_user)

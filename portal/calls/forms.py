@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms.fields.choices import SelectChoice
 from wtforms import DateField, Field, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -21,6 +22,13 @@ from portal.calls.models import TIE_BREAK_LOT, Call, CriterionKind
 from portal.core.time import AmbiguousLocalTime, NonexistentLocalTime, from_berlin, to_berlin
 
 LOT_WORDS = {"los", "lot", "losentscheid"}
+
+
+def lot_choices(call: Call, everything: Any) -> list[SelectChoice]:
+    """'' for the whole call, then one choice per lot."""
+    return [SelectChoice("", str(everything))] + [
+        SelectChoice(str(lot.id), str(_l("Los %(n)s: %(title)s", n=lot.number, title=lot.title))) for lot in call.lots
+    ]
 
 
 def required(message: Any) -> DataRequired:
@@ -195,8 +203,8 @@ def split_list(text: str) -> list[str]:
 
 
 class CriterionForm(FlaskForm):
-    kind = RadioField(_l("Art"), choices=[(CriterionKind.SCORED.value, _l("Bewertungskriterium (mit Gewicht)")),
-                                          (CriterionKind.ELIGIBILITY.value, _l("Eignungskriterium (erfüllt / nicht erfüllt)"))],
+    kind = RadioField(_l("Art"), choices=[SelectChoice(CriterionKind.SCORED.value, _l("Bewertungskriterium (mit Gewicht)")),
+                                          SelectChoice(CriterionKind.ELIGIBILITY.value, _l("Eignungskriterium (erfüllt / nicht erfüllt)"))],
                       default=CriterionKind.SCORED.value, validators=[InputRequired(_l("Bitte wählen Sie die Art."))])
     lot_id = SelectField(_l("Gilt für"), coerce=str, choices=[])
     code = StringField(_l("Kürzel"), validators=[required(_l("Bitte geben Sie ein Kürzel an, z. B. K1.")), Length(max=20)])
@@ -206,7 +214,7 @@ class CriterionForm(FlaskForm):
     weight = GermanDecimalField(_l("Gewicht in Prozent (Bewertungskriterien)"), validators=[Optional()])
 
     def set_lots(self, call: Call) -> None:
-        self.lot_id.choices = [("", str(_l("alle Lose")))] + [(str(lot.id), f"{_l('Los')} {lot.number}: {lot.title}") for lot in call.lots]
+        self.lot_id.choices = lot_choices(call, _l("alle Lose"))
 
     def validate_weight(self, field: Field) -> None:
         if self.kind.data == CriterionKind.SCORED.value and field.data is None:

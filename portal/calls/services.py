@@ -355,7 +355,7 @@ def tie_break_problems(call: Call) -> list[Any]:
         problems.append(_l("Formel und Regel bei Gleichstand müssen in Worten beschrieben sein."))
     if not steps or steps[-1] != TIE_BREAK_LOT:
         problems.append(_l("Die Regel bei Gleichstand muss mit dem Los („Los“) enden."))
-    unknown = [s for s in steps[:-1] if s not in codes]
+    unknown = [s for s in steps if s != TIE_BREAK_LOT and s not in codes]
     if unknown:
         problems.append(_l("Die Regel bei Gleichstand nennt unbekannte Kriterien: %(codes)s.", codes=", ".join(unknown)))
     return problems

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice
 
 from portal.calls import feeds
 from portal.calls.forms import FollowForm, QuestionForm
@@ -144,7 +145,7 @@ def ask(reference: str) -> Any:
     organisations = question_organisations(current_user)
     require(bool(organisations))
     form = QuestionForm()
-    form.organisation_id.choices = [(org.id, org.name) for org in organisations]
+    form.organisation_id.choices = [SelectChoice(str(org.id), org.name) for org in organisations]
     open_now = can_ask_question(current_user, call)
     own = db.session.scalars(
         select(Question).where(Question.call_id == call.id, Question.organisation_id.in_([o.id for o in organisations]))
