@@ -73,6 +73,7 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
 def _register_domains(app: Flask) -> None:
     from portal.accounts import init_app as init_accounts
     from portal.audit import init_app as init_audit
+    from portal.bids import init_app as init_bids
     from portal.calls import init_app as init_calls
     from portal.core.views import bp as core_bp
     from portal.demo import init_app as init_demo
@@ -85,6 +86,7 @@ def _register_domains(app: Flask) -> None:
     init_mail(app)
     init_ops(app)
     init_calls(app)
+    init_bids(app)
     init_demo(app)
 
 

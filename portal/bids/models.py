@@ -23,7 +23,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.time import now
 from portal.db import UTCDateTime, enum_type
@@ -81,7 +81,7 @@ class Bid(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     state: Mapped[BidState] = mapped_column(enum_type(BidState, "bid_state"), default=BidState.DRAFT)
     #: the working copy (answers, declarations, contact) as sealed JSON
-    sealed_draft: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    sealed_draft: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     version_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -136,7 +136,7 @@ class BidAttachment(db.Model):
     #: random name of the storage place (binds the ciphertext to this row)
     token: Mapped[str] = mapped_column(String(32), unique=True)
     sealed_meta: Mapped[bytes] = mapped_column(LargeBinary)
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     page_count: Mapped[int] = mapped_column(Integer)
@@ -173,7 +173,7 @@ class BidVersion(db.Model):
     receipt_number: Mapped[str] = mapped_column(String(32), unique=True)
     #: SHA-256 of the canonical document (= the sealed plaintext)
     digest: Mapped[str] = mapped_column(String(64))
-    sealed_content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    sealed_content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
     bid: Mapped[Bid] = relationship(back_populates="versions")
     submitted_by: Mapped[User | None] = relationship()

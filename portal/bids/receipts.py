@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.bids.models import BidVersion, VersionKind
-from portal.core.i18n import datetime_berlin
+from portal.bids.services import BerlinTime
 from portal.core.pdfgen import render_pdf
 
 
@@ -50,7 +50,7 @@ def receipt_mail_context(version: BidVersion, *, locale: str = "de") -> dict[str
             (_l("Aufruf"), f"{bid.call.reference} – {bid.call.title}"),
             (_l("Los"), f"{bid.lot.number} – {bid.lot.title}"),
             (_l("Fassung"), str(version.number)),
-            (_l("Eingang (Serverzeit, Europe/Berlin)"), _BerlinTime(version)),
+            (_l("Eingang (Serverzeit, Europe/Berlin)"), BerlinTime(version.submitted_at)),
             (_l("Eingang (UTC)"), utc_text(version)),
             (_l("SHA-256 des Eingereichten"), version.digest),
         ],
@@ -58,16 +58,6 @@ def receipt_mail_context(version: BidVersion, *, locale: str = "de") -> dict[str
         "link": receipt_url(version),
         "closing": _l("Diese Nachricht wurde automatisch vom IBV-Portal erzeugt."),
     }
-
-
-class _BerlinTime:
-    """Formats in the locale active when the mail template renders it."""
-
-    def __init__(self, version: BidVersion) -> None:
-        self.moment = version.submitted_at
-
-    def __str__(self) -> str:
-        return datetime_berlin(self.moment, seconds=True)
 
 
 def receipt_pdf(version: BidVersion, **context: Any) -> bytes:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +37,7 @@ from portal.calls.state import call_is_open_for_submission
 from portal.core.errors import NotPermitted, Refused
 from portal.core.i18n import datetime_berlin
 from portal.core.pdf import PdfRejected, human_size, inspect_pdf, safe_display_filename
-from portal.core.time import transaction_now
+from portal.core.time import to_berlin, transaction_now
 from portal.extensions import db
 from portal.mail.services import queue_mail
 
@@ -45,6 +45,23 @@ DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_BID_MAX_BYTES = 100 * 1024 * 1024
 DEFAULT_ANSWER_MAX_CHARS = 6000
 CONTACT_FIELDS = ("name", "email", "phone")
+
+
+class BerlinTime:
+    """A time shown in the reader's language when the message is rendered.
+
+    Services run without a request too (CLI, demo, tests); there the German
+    wall-clock form is used.
+    """
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __str__(self) -> str:
+        if has_request_context():
+            return datetime_berlin(self.moment, seconds=True)
+        local = to_berlin(self.moment)
+        return local.strftime("%d.%m.%Y, %H:%M:%S Uhr ") + ("(MESZ)" if local.dst() else "(MEZ)")
 
 
 class DeadlinePassed(Refused):
@@ -100,7 +117,7 @@ def check_deadline(call: Call) -> datetime:
                 _l(
                     "Die Frist für Interessenbekundungen ist am %(deadline)s abgelaufen. "
                     "Es kann nichts mehr eingereicht oder geändert werden.",
-                    deadline=datetime_berlin(call.submission_deadline, seconds=True),
+                    deadline=BerlinTime(call.submission_deadline),
                 )
             )
         raise DeadlinePassed(_l("Für diesen Aufruf können keine Interessenbekundungen eingereicht werden."))
@@ -226,15 +243,16 @@ def add_attachment(
     for old in replaced:
         _drop_from_draft(old)
     attachment = BidAttachment(
-        bid=bid, criterion_id=criterion.id if criterion is not None else None, token=secrets.token_hex(16),
+        bid_id=bid.id, criterion_id=criterion.id if criterion is not None else None, token=secrets.token_hex(16),
         sha256=info.sha256, size=info.size, page_count=info.page_count, uploaded_at=at, uploaded_by_id=by.id,
         in_draft=True,
     )
-    attachment.bid_id = bid.id
     attachment.sealed_meta = seal_json(
         bid.call_id, {"title": title, "filename": display_name}, place=attachment.meta_place
     )
     attachment.content = seal_bytes(bid.call_id, data, place=attachment.content_place)
+    db.session.add(attachment)
+    bid.attachments.append(attachment)
     _touch(bid, by, at)
     db.session.flush()
     return attachment
