@@ -26,6 +26,7 @@ __all__ = [
     "can_edit_bid",
     "can_read_bid_contents",
     "can_view_bid_counts",
+    "deadline_passed",
     "can_manage_opening",
     "can_start_opening",
     "can_confirm_opening",

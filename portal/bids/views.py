@@ -33,6 +33,7 @@ from portal.bids.permissions import (
     can_start_opening,
     can_view_bid_counts,
     can_view_opening_record,
+    deadline_passed,
     is_own_bid,
     opening_for,
 )
@@ -388,6 +389,19 @@ def _load_call(reference: str) -> Call:
 
 def _two_factor_passed() -> bool:
     return bool(session.get(TWO_FACTOR_PASSED))
+
+
+@admin_bp.get("/oeffnungen")
+@login_required
+def openings() -> str:
+    """Calls whose deadline has passed, with the state of their opening."""
+    require(can_manage_opening(current_user))
+    calls = db.session.scalars(
+        select(Call).where(Call.state.in_([CallState.PUBLISHED, CallState.SUBMISSION_CLOSED, CallState.OPENED]))
+        .order_by(Call.submission_deadline.desc())
+    ).all()
+    closed = [c for c in calls if deadline_passed(c)]
+    return render_template("bids/openings.html", calls=closed, opening_for=opening_for, title=_("Öffnungen"))
 
 
 @admin_bp.get("/aufrufe/<reference>/oeffnung")

@@ -23,6 +23,7 @@ from portal.extensions import db
 STEPS: list[str] = [
     "portal.demo.accounts",
     "portal.demo.calls",
+    "portal.demo.bids",
 ]
 
 KIM_FILE_CANDIDATES = [
