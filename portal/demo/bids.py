@@ -63,12 +63,12 @@ def _call(ctx: DemoContext, officer: Any, *, deadline: Any) -> Call:
     for lot in data["lots"][:2]:
         add_lot(call, by=officer, number=lot["number"], title=lot["title"], region=lot["title"],
                 municipalities=lot["municipalities"], positions=Decimal(str(lot["positions"])), budget=None, description="")
-    for criterion in data["eligibility_criteria"]:
-        add_criterion(call, by=officer, kind=CriterionKind.ELIGIBILITY, code=criterion["code"], title=criterion["title"],
-                      description=criterion["description"], evidence=criterion["description"], weight=None, lot_id=None)
-    for criterion in data["scored_criteria"]:
-        add_criterion(call, by=officer, kind=CriterionKind.SCORED, code=criterion["code"], title=criterion["title"],
-                      description=criterion["description"], evidence="", weight=Decimal(criterion["weight"]), lot_id=None)
+    for kind, key in ((CriterionKind.ELIGIBILITY, "eligibility_criteria"), (CriterionKind.SCORED, "scored_criteria")):
+        scored = kind == CriterionKind.SCORED
+        for item in data[key]:
+            add_criterion(call, by=officer, kind=kind, code=item["code"], title=item["title"], lot_id=None,
+                          description=item["description"], evidence="" if scored else item["description"],
+                          weight=Decimal(item["weight"]) if scored else None)
     publish_call(call, by=officer)
     return call
 
