@@ -308,7 +308,7 @@ def submit(bid_id: int) -> Any:
     if form.validate_on_submit():
         try:
             version = commit_with_retry(lambda: services.submit_bid(
-                db.session.get(Bid, bid_id), by=current_user, confirmed_fingerprint=form.fingerprint.data))
+                db.session.get(Bid, bid_id), by=current_user, confirmed_fingerprint=form.fingerprint.data or None))
         except Refused as exc:
             db.session.rollback()
             add_refusal(form, exc)
