@@ -23,7 +23,7 @@ from portal.accounts.permissions import is_officer
 from portal.audit.actions import AuditAction
 from portal.audit.services import record
 from portal.bids import canonical
-from portal.bids.models import Bid, BidState, BidVersion, Opening, VersionKind
+from portal.bids.models import Bid, BidState, BidVersion, Opening
 from portal.bids.permissions import opening_for
 from portal.calls.models import Call, CallState
 from portal.calls.services import set_call_state

@@ -132,3 +132,24 @@ def test_bid_info_provider(call: Any, lot: Any, member_a: Any, member_b: Any) ->
     make_submitted_bid(call, lot, member_a)
     assert bidding.has_submitted_bids(call)
     assert {u.id for u in bidding.bid_holders(call)} == {member_a.id, member_b.id}
+
+
+def test_per_bid_size_limit(app: Any, call: Any, lot: Any, member_a: Any) -> None:
+    from tests.pdf_samples import valid_pdf
+
+    first = valid_pdf()
+    app.config["BID_MAX_BYTES"] = len(first) + 10
+    bid = services.start_bid(call=call, lot=lot, organisation=member_a.active_memberships[0].organisation, by=member_a)
+    services.add_attachment(bid, by=member_a, data=first, filename="a.pdf", title="A")
+    with pytest.raises(Refused, match="zusammen"):
+        services.add_attachment(bid, by=member_a, data=valid_pdf(), filename="b.pdf", title="B")
+
+
+def test_attachment_name_is_kept_for_display_only(call: Any, lot: Any, member_a: Any) -> None:
+    from portal.bids.sealed import read_attachment_meta
+    from tests.pdf_samples import valid_pdf
+
+    bid = services.start_bid(call=call, lot=lot, organisation=member_a.active_memberships[0].organisation, by=member_a)
+    attachment = services.add_attachment(bid, by=member_a, data=valid_pdf(), filename="C:\\Users\\x\\Größe & Konzept.pdf", title="Konzept")
+    assert read_attachment_meta(attachment, user=member_a)["filename"] == "Größe & Konzept.pdf"
+    assert "Konzept" not in attachment.content_place and len(attachment.token) == 32

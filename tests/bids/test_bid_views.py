@@ -212,3 +212,43 @@ def test_opening_by_two_officers(client: Any, call: Any, lot: Any, member_a: Any
     login(client, admin)
     assert client.get(f"/verwaltung/interessenbekundungen/{bid_a.id}").status_code == 403
     assert bid_b.state == BidState.WITHDRAWN and first_b.number == 1
+
+
+def test_evidence_upload_replace_and_remove(client: Any, call: Any, lot: Any, member_a: Any) -> None:
+    bid = services.start_bid(call=call, lot=lot, organisation=member_a.active_memberships[0].organisation, by=member_a)
+    evidence = services.eligibility_criteria(bid)[0]
+    login(client, member_a)
+    for name in ("Bescheid alt.pdf", "Bescheid neu.pdf"):
+        form = _form(bid)
+        form[f"evidence_{evidence.id}"] = (io.BytesIO(valid_pdf()), name)
+        assert client.post(f"/interessenbekundungen/{bid.id}", data=form, content_type="multipart/form-data").status_code == 302
+    assert len(bid.draft_attachments) == 1 and bid.draft_attachments[0].criterion_id == evidence.id
+    page = client.get(f"/interessenbekundungen/{bid.id}").get_data(as_text=True)
+    assert "Bescheid neu.pdf" in page and "Bescheid alt.pdf" not in page
+    form = _form(bid)
+    form["remove"] = str(bid.draft_attachments[0].id)
+    assert client.post(f"/interessenbekundungen/{bid.id}", data=form).status_code == 302
+    assert bid.draft_attachments == []
+
+
+def test_copy_view_takes_over_answers(client: Any, call: Any, member_a: Any, org_a: Any) -> None:
+    source = make_draft(call, call.lots[0], member_a, text="Aus Los 1 übernommen")
+    target = services.start_bid(call=call, lot=call.lots[1], organisation=org_a, by=member_a)
+    login(client, member_a)
+    page = client.get(f"/interessenbekundungen/{target.id}").get_data(as_text=True)
+    assert "Angaben aus einem anderen Los übernehmen" in page
+    response = client.post(f"/interessenbekundungen/{target.id}/uebernehmen", data={"source": source.id})
+    assert response.status_code == 302
+    assert "Aus Los 1 übernommen" in client.get(f"/interessenbekundungen/{target.id}").get_data(as_text=True)
+
+
+def test_receipt_mail_reaches_every_member(client: Any, smtp_server: Any, call: Any, lot: Any, member_a: Any, member_a2: Any) -> None:
+    bid = make_draft(call, lot, member_a)
+    login(client, member_a)
+    response = client.post(f"/interessenbekundungen/{bid.id}/einreichen", data={"confirm": "y"})
+    assert response.status_code == 302
+    version = bid.versions[0]
+    for member in (member_a, member_a2):
+        [message] = smtp_server.to(member.email)
+        text = smtp_server.text(message)
+        assert version.receipt_number in text and version.digest in text and "UTC" in text
