@@ -19,7 +19,7 @@ def _env_int(name: str, default: int) -> int:
 
 
 def init_app(app: Flask) -> None:
-    from portal.bids import models, permissions, views  # noqa: F401  (register the tables)
+    from portal.bids import admin, models, permissions, views  # noqa: F401  (register the tables)
     from portal.bids.provider import PROVIDER
     from portal.bids.services import DEFAULT_ANSWER_MAX_CHARS, DEFAULT_ATTACHMENT_MAX_BYTES, DEFAULT_BID_MAX_BYTES
     from portal.calls.bidding import register_bid_info
@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BID_MAX_BYTES", _env_int("BID_MAX_BYTES", DEFAULT_BID_MAX_BYTES))
     app.config.setdefault("BID_ANSWER_MAX_CHARS", _env_int("BID_ANSWER_MAX_CHARS", DEFAULT_ANSWER_MAX_CHARS))
     app.register_blueprint(views.bp)
-    app.register_blueprint(views.admin_bp)
+    app.register_blueprint(admin.bp)
     register_bid_info(PROVIDER)
     from portal.core.pdf import human_size
 

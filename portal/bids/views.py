@@ -1,4 +1,4 @@
-"""Bidder pages (/interessenbekundungen) and the officers' opening (/verwaltung/…/oeffnung).
+"""Bidder pages: /interessenbekundungen, receipts under /eingangsbestaetigungen.
 
 Views load, authorise, validate, call one service inside `commit_with_retry`
 and redirect. A bid of another organisation answers 404; a sealed bid fetched
@@ -6,10 +6,9 @@ by staff answers 403. Either attempt is recorded by `portal.bids.sealed`.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, NoReturn
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -17,45 +16,32 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.accounts.permissions import is_staff
-from portal.accounts.sessions import TWO_FACTOR_PASSED
 from portal.bids import services
-from portal.bids.forms import CopyForm, OpeningForm, StartForm, SubmitForm, WithdrawForm, draft_form_class
-from portal.bids.models import Bid, BidAttachment, BidState, BidVersion, Opening
-from portal.bids.opening import bid_counts, confirm_opening, opening_record, start_opening
+from portal.bids.forms import CopyForm, StartForm, SubmitForm, WithdrawForm, draft_form_class
+from portal.bids.models import Bid, BidAttachment, BidVersion
 from portal.bids.permissions import (
     bid_organisations,
-    can_confirm_opening,
     can_edit_bid,
-    can_manage_opening,
     can_read_bid_contents,
     can_start_bid,
-    can_start_opening,
-    can_view_bid_counts,
-    can_view_opening_record,
-    deadline_passed,
     is_own_bid,
-    opening_for,
 )
 from portal.bids.receipts import receipt_pdf, utc_text
-from portal.bids.canonical import digest
 from portal.bids.sealed import (
     SealedAccessRefused,
     read_attachment,
     read_attachment_meta,
     read_draft,
-    read_version,
     refuse_access,
 )
 from portal.bids.transactions import commit_with_retry
 from portal.calls.models import Call, CallState, Lot
 from portal.calls.state import call_is_open_for_submission, time_left_in_words
 from portal.core.errors import Refused
-from portal.core.pdfgen import render_pdf
 from portal.core.permissions import require
 from portal.extensions import db
 
 bp = Blueprint("bids", __name__)
-admin_bp = Blueprint("bids_admin", __name__, url_prefix="/verwaltung")
 
 
 def add_refusal(form: Any, exc: Refused) -> None:
@@ -65,7 +51,7 @@ def add_refusal(form: Any, exc: Refused) -> None:
         form.form_errors.append(exc.message)
 
 
-def _refused_sealed(exc: SealedAccessRefused) -> NoReturn:
+def refused_sealed(exc: SealedAccessRefused) -> NoReturn:
     """Keep the audit record of the attempt, then refuse: 403 for staff, 404 for everyone else."""
     db.session.commit()
     abort(403 if is_staff(current_user) else 404)
@@ -81,12 +67,12 @@ def load_bid(bid_id: int) -> Bid:
             try:
                 refuse_access(current_user, bid, what="bid_page", subject=bid)
             except SealedAccessRefused as exc:
-                _refused_sealed(exc)
+                refused_sealed(exc)
         abort(404)
     return bid
 
 
-def _attachment_rows(bid: Bid, attachments: list[BidAttachment]) -> list[dict[str, Any]]:
+def attachment_rows(bid: Bid, attachments: list[BidAttachment]) -> list[dict[str, Any]]:
     rows = []
     for attachment in attachments:
         meta = read_attachment_meta(attachment, user=current_user)
@@ -170,7 +156,7 @@ def _render_edit(bid: Bid, form: Any, *, status: int = 200) -> tuple[str, int]:
     )]
     copy_form = CopyForm(formdata=None)
     copy_form.source.choices = [(b.id, _("Los %(number)s", number=b.lot.number)) for b in others]
-    attachments = _attachment_rows(bid, bid.draft_attachments)
+    attachments = attachment_rows(bid, bid.draft_attachments)
     return render_template(
         "bids/edit.html", bid=bid, form=form, copy_form=copy_form, attachments=attachments,
         scored=services.scored_criteria(bid), eligible=services.eligibility_criteria(bid),
@@ -283,7 +269,7 @@ def attachment(bid_id: int, attachment_id: int) -> Any:
         data = read_attachment(item, user=current_user)
         meta = read_attachment_meta(item, user=current_user)
     except SealedAccessRefused as exc:
-        return _refused_sealed(exc)
+        return refused_sealed(exc)
     db.session.commit()
     response = Response(data, mimetype="application/pdf")
     response.headers.set("Content-Disposition", "attachment", filename=meta["filename"])
@@ -356,7 +342,7 @@ def _load_receipt(number: str) -> BidVersion:
 def receipt(number: str) -> str:
     version = _load_receipt(number)
     return render_template("bids/receipt.html", version=version, bid=version.bid, utc_text=utc_text(version),
-                           attachments=_attachment_rows(version.bid, version.attachments),
+                           attachments=attachment_rows(version.bid, version.attachments),
                            title=_("Eingangsbestätigung %(number)s", number=version.receipt_number))
 
 
@@ -364,141 +350,7 @@ def receipt(number: str) -> str:
 @login_required
 def receipt_pdf_view(number: str) -> Response:
     version = _load_receipt(number)
-    pdf = receipt_pdf(version, bid=version.bid, attachments=_attachment_rows(version.bid, version.attachments))
+    pdf = receipt_pdf(version, bid=version.bid, attachments=attachment_rows(version.bid, version.attachments))
     response = Response(pdf, mimetype="application/pdf")
     response.headers.set("Content-Disposition", "attachment", filename=f"Eingangsbestaetigung-{number}.pdf")
     return response
-
-
-# --------------------------------------------------------------------------
-# Officers: counts, opening, opening record, opened bids
-# --------------------------------------------------------------------------
-
-
-def _load_call(reference: str) -> Call:
-    call = db.session.scalar(select(Call).where(Call.reference == reference))
-    if call is None:
-        abort(404)
-    return call
-
-
-def _two_factor_passed() -> bool:
-    return bool(session.get(TWO_FACTOR_PASSED))
-
-
-@admin_bp.get("/oeffnungen")
-@login_required
-def openings() -> str:
-    """Calls whose deadline has passed, with the state of their opening."""
-    require(can_manage_opening(current_user))
-    calls = db.session.scalars(
-        select(Call).where(Call.state.in_([CallState.PUBLISHED, CallState.SUBMISSION_CLOSED, CallState.OPENED]))
-        .order_by(Call.submission_deadline.desc())
-    ).all()
-    closed = [c for c in calls if deadline_passed(c)]
-    return render_template("bids/openings.html", calls=closed, opening_for=opening_for, title=_("Öffnungen"))
-
-
-@admin_bp.get("/aufrufe/<reference>/oeffnung")
-@login_required
-def opening(reference: str) -> str:
-    require(can_manage_opening(current_user) or can_view_bid_counts(current_user, _load_call(reference)))
-    call = _load_call(reference)
-    opening = opening_for(call)
-    counts = bid_counts(call) if can_view_bid_counts(current_user, call) else None
-    return render_template(
-        "bids/opening.html", call=call, opening=opening, counts=counts, form=OpeningForm(),
-        can_start=can_start_opening(current_user, call), can_confirm=can_confirm_opening(current_user, opening),
-        two_factor=_two_factor_passed(), title=_("Öffnung der Interessenbekundungen"),
-    )
-
-
-def _opening_action(reference: str, action: str) -> Any:
-    call = _load_call(reference)
-    require(can_manage_opening(current_user))
-    form = OpeningForm()
-    if not _two_factor_passed():
-        form.form_errors.append(_("Für die Öffnung müssen Sie mit zweitem Faktor angemeldet sein."))
-    elif form.validate_on_submit():
-        try:
-            if action == "start":
-                commit_with_retry(lambda: start_opening(db.session.get(Call, call.id), by=current_user))
-                flash(_("Die Öffnung wurde eingeleitet. Eine zweite Person der Vergabestelle muss sie bestätigen."), "success")
-            else:
-                opening = opening_for(call)
-                if opening is None:
-                    abort(404)
-                commit_with_retry(lambda: confirm_opening(db.session.get(Opening, opening.id), by=current_user))
-                flash(_("Die Öffnung wurde bestätigt. Das Öffnungsprotokoll liegt vor."), "success")
-                return redirect(url_for("bids_admin.opening_record_view", reference=reference))
-            return redirect(url_for("bids_admin.opening", reference=reference))
-        except Refused as exc:
-            db.session.rollback()
-            add_refusal(form, exc)
-    opening = opening_for(call)
-    counts = bid_counts(call) if can_view_bid_counts(current_user, call) else None
-    return render_template(
-        "bids/opening.html", call=call, opening=opening, counts=counts, form=form,
-        can_start=can_start_opening(current_user, call), can_confirm=can_confirm_opening(current_user, opening),
-        two_factor=_two_factor_passed(), title=_("Öffnung der Interessenbekundungen"),
-    ), 409
-
-
-@admin_bp.post("/aufrufe/<reference>/oeffnung/einleiten")
-@login_required
-def opening_start(reference: str) -> Any:
-    return _opening_action(reference, "start")
-
-
-@admin_bp.post("/aufrufe/<reference>/oeffnung/bestaetigen")
-@login_required
-def opening_confirm(reference: str) -> Any:
-    return _opening_action(reference, "confirm")
-
-
-def _record_context(reference: str) -> dict[str, Any]:
-    call = _load_call(reference)
-    require(can_view_opening_record(current_user, call))
-    return {"call": call, "opening": opening_for(call), "lots": opening_record(call), "utc": utc_text}
-
-
-@admin_bp.get("/aufrufe/<reference>/oeffnungsprotokoll")
-@login_required
-def opening_record_view(reference: str) -> str:
-    context = _record_context(reference)
-    return render_template("bids/opening_record.html", title=_("Öffnungsprotokoll"), **context)
-
-
-@admin_bp.get("/aufrufe/<reference>/oeffnungsprotokoll.pdf")
-@login_required
-def opening_record_pdf(reference: str) -> Response:
-    context = _record_context(reference)
-    html = render_template("bids/opening_record_pdf.html", **context)
-    pdf = render_pdf(html, title=f"Öffnungsprotokoll {reference}")
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers.set("Content-Disposition", "attachment", filename=f"Oeffnungsprotokoll-{reference}.pdf")
-    return response
-
-
-@admin_bp.get("/interessenbekundungen/<int:bid_id>")
-@login_required
-def show_bid(bid_id: int) -> Any:
-    """An opened bid for officers: the version that counts, decrypted, with its digest checked."""
-    bid = db.session.get(Bid, bid_id)
-    if bid is None:
-        abort(404)
-    version = bid.latest_submission if bid.state == BidState.SUBMITTED else None
-    try:
-        if version is None:
-            if not can_read_bid_contents(current_user, bid):
-                refuse_access(current_user, bid, what="bid", subject=bid)
-            document, verified = None, None
-        else:
-            data = read_version(version, user=current_user)
-            document, verified = json.loads(data), digest(data) == version.digest
-        attachments = _attachment_rows(bid, version.attachments) if version else []
-    except SealedAccessRefused as exc:
-        return _refused_sealed(exc)
-    db.session.commit()
-    return render_template("bids/show.html", bid=bid, version=version, document=document, verified=verified,
-                           attachments=attachments, title=_("Interessenbekundung von %(org)s", org=bid.organisation.name))
