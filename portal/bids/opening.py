@@ -87,11 +87,11 @@ def confirm_opening(opening: Opening, *, by: Any) -> Opening:
     assert opening is not None
     if not is_officer(by):
         raise NotPermitted(_l("Nur Mitarbeitende der Vergabestelle können die Öffnung bestätigen."))
+    if opening.is_confirmed:
+        raise Refused(_l("Die Öffnung wurde bereits bestätigt."))
     if opening.started_by_id == by.id:
         raise Refused(_l("Die Öffnung muss von einer zweiten, anderen Person der Vergabestelle bestätigt werden "
                          "(Vier-Augen-Prinzip, § 55 VgV)."))
-    if opening.is_confirmed:
-        raise Refused(_l("Die Öffnung wurde bereits bestätigt."))
     call = opening.call
     at = transaction_now(db.session)
     if call.state == CallState.PUBLISHED:
