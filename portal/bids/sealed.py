@@ -28,7 +28,18 @@ from portal.extensions import db
 
 
 class SealedAccessRefused(NotPermitted):
-    """Somebody tried to read a sealed bid; the attempt has been recorded."""
+    """Somebody tried to read a sealed bid; the attempt has been recorded.
+
+    `attempt` holds the audit record's arguments, so that a caller whose
+    commit failed can write it again in a fresh transaction (`record_again`).
+    """
+
+    def __init__(self, message: Any, *, attempt: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.attempt = attempt
+
+    def record_again(self) -> None:
+        record(AuditAction.BID_ACCESS_REFUSED, **self.attempt)
 
 
 def master_key() -> sealing.MasterKey:
@@ -80,17 +91,18 @@ def seal_bytes(call_id: int, data: bytes, *, place: str) -> bytes:
 
 def refuse_access(user: Any, bid: Bid, *, what: str, subject: Any) -> None:
     """Record an attempt to reach a sealed bid (internal audit event) and refuse it."""
-    record(
-        AuditAction.BID_ACCESS_REFUSED,
-        actor=user if getattr(user, "is_authenticated", False) else None,
-        subject=subject,
-        data={"what": what, "bid": bid.id, "call": bid.call_id},
-    )
+    attempt = {
+        "actor": user.id if getattr(user, "is_authenticated", False) else None,
+        "subject": (getattr(subject, "audit_subject_type", None) or subject.__tablename__, subject.id),
+        "data": {"what": what, "bid": bid.id, "call": bid.call_id},
+    }
+    record(AuditAction.BID_ACCESS_REFUSED, **attempt)
     raise SealedAccessRefused(
         _l(
             "Diese Interessenbekundung ist versiegelt. Sie kann erst nach der Öffnung durch zwei "
             "Mitarbeitende der Vergabestelle gelesen werden. Der Zugriffsversuch wurde protokolliert."
-        )
+        ),
+        attempt=attempt,
     )
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -52,9 +53,19 @@ def add_refusal(form: Any, exc: Refused) -> None:
 
 
 def refused_sealed(exc: SealedAccessRefused) -> NoReturn:
-    """Keep the audit record of the attempt, then refuse: 403 for staff, 404 for everyone else."""
-    db.session.commit()
-    abort(403 if is_staff(current_user) else 404)
+    """Keep the audit record of the attempt, then refuse: 403 for staff, 404 for everyone else.
+
+    A GET begins a deferred transaction on SQLite, whose upgrade to a writer
+    can fail under concurrent writers; the record is then written again in a
+    fresh transaction, because an attempt must never go unrecorded.
+    """
+    staff = is_staff(current_user)
+    try:
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        commit_with_retry(exc.record_again)
+    abort(403 if staff else 404)
 
 
 def load_bid(bid_id: int) -> Bid:

@@ -153,3 +153,16 @@ def test_attachment_name_is_kept_for_display_only(call: Any, lot: Any, member_a:
     attachment = services.add_attachment(bid, by=member_a, data=valid_pdf(), filename="C:\\Users\\x\\Größe & Konzept.pdf", title="Konzept")
     assert read_attachment_meta(attachment, user=member_a)["filename"] == "Größe & Konzept.pdf"
     assert "Konzept" not in attachment.content_place and len(attachment.token) == 32
+
+
+def test_refused_attempt_can_be_recorded_again_after_a_rollback(call: Any, lot: Any, member_a: Any, officer: Any) -> None:
+    from portal.bids.sealed import SealedAccessRefused
+
+    _, version = make_submitted_bid(call, lot, member_a)
+    with pytest.raises(SealedAccessRefused) as info:
+        read_version(version, user=officer)
+    db.session.rollback()  # as if the commit had failed
+    info.value.record_again()
+    db.session.commit()
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "bid.access_refused")).all()
+    assert event.actor_id == officer.id and event.subject_type == "bid_version" and event.subject_id == str(version.id)
