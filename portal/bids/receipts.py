@@ -34,7 +34,7 @@ def receipt_title(version: BidVersion) -> Any:
 
 
 def receipt_mail_context(version: BidVersion, *, locale: str = "de") -> dict[str, Any]:
-    """Texts for templates/mail/bids_receipt.txt, translated when the mail is rendered."""
+    """Texts for templates/mail/bids/receipt.txt, translated when the mail is rendered."""
     bid = version.bid
     withdrawal = version.kind == VersionKind.WITHDRAWAL
     return {

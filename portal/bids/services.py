@@ -441,7 +441,7 @@ def _send_receipt(version: BidVersion) -> None:
     for member in bid.organisation.active_members:
         context = receipt_mail_context(version, locale=member.locale)
         subject = context.pop("subject")
-        queue_mail(member.email, subject, "bids_receipt", locale=member.locale, **context)
+        queue_mail(member.email, subject, "bids/receipt", locale=member.locale, **context)
 
 
 def find_version_by_receipt(number: str) -> BidVersion | None:

@@ -34,7 +34,7 @@ def test_submission_issues_receipt_with_digest_of_canonical_document(call: Any, 
     assert parsed["attachments"][0]["filename"] == "Konzept für Los.pdf"
     # The plaintext is nowhere in the row.
     assert b"Konzept" not in version.sealed_content
-    mails = db.session.scalars(select(OutgoingMail).where(OutgoingMail.template == "bids_receipt")).all()
+    mails = db.session.scalars(select(OutgoingMail).where(OutgoingMail.template == "bids/receipt")).all()
     assert sorted(m.to_address for m in mails) == sorted([member_a.email, member_a2.email])
     assert version.receipt_number in mails[0].body_text and version.digest in mails[0].body_text
 
