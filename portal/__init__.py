@@ -74,6 +74,7 @@ def _register_domains(app: Flask) -> None:
     from portal.accounts import init_app as init_accounts
     from portal.audit import init_app as init_audit
     from portal.consultation import init_app as init_consultation
+    from portal.bids import init_app as init_bids
     from portal.calls import init_app as init_calls
     from portal.core.views import bp as core_bp
     from portal.demo import init_app as init_demo
@@ -87,6 +88,7 @@ def _register_domains(app: Flask) -> None:
     init_ops(app)
     init_consultation(app)
     init_calls(app)
+    init_bids(app)
     init_demo(app)
 
 

@@ -75,3 +75,12 @@ class AuditAction(StrEnum):
     QUESTION_REWORDED = "question.reworded"
     QUESTION_MERGED = "question.merged"
     QUESTION_ANSWERED = "question.answered"
+
+    # bids
+    BID_DRAFT_CREATED = "bid.draft_created"
+    BID_VERSION_SUBMITTED = "bid.version_submitted"
+    BID_WITHDRAWN = "bid.withdrawn"
+    BID_ACCESS_REFUSED = "bid.access_refused"
+    BID_CONTENT_READ = "bid.content_read"
+    BID_OPENING_STARTED = "bid.opening_started"
+    BID_OPENING_CONFIRMED = "bid.opening_confirmed"

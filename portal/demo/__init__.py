@@ -23,6 +23,7 @@ from portal.extensions import db
 STEPS: list[str] = [
     "portal.demo.accounts",
     "portal.demo.calls",
+    "portal.demo.bids",
     "portal.demo.consultation",
     # Keep last: signs a checkpoint over the whole demo log.
     "portal.demo.transparency",
