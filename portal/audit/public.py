@@ -13,6 +13,7 @@ import json
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
@@ -24,6 +25,7 @@ from portal.audit.models import AuditCheckpoint, AuditEvent
 from portal.audit.services import canonical_bytes, format_time
 from portal.audit.transparency import all_checkpoints, latest_checkpoint
 from portal.audit.tree import DbSubtreeStore
+from portal.core.time import now
 from portal.extensions import db
 
 #: Largest page of /transparency/events.
@@ -32,6 +34,36 @@ EVENTS_PAGE_LIMIT = 1000
 
 class BadRequest(ValueError):
     """A request the log cannot answer; the message is German and user-facing."""
+
+
+# --------------------------------------------------------------------------
+# Embargoed public events
+# --------------------------------------------------------------------------
+#: kind → function(data) giving the moment the event may be shown (None: not yet known).
+EmbargoResolver = Callable[[dict[str, Any]], "datetime | None"]
+_embargoes: dict[str, EmbargoResolver] = {}
+
+
+def register_embargo(kind: str, resolver: EmbargoResolver) -> None:
+    """Let a domain hold back public events until a moment only it knows.
+
+    A public event whose data carries `"embargo": kind` is served like an
+    internal one (sequence number, time and leaf hash only) until the
+    resolver's moment has passed. Sealed bids use it: a submission is a public
+    step, but before the deadline nobody may learn how many bids exist
+    (Annex IV (b)); the deadline may still move by amendment, so the moment
+    is looked up when the event is served, not when it was recorded.
+    """
+    _embargoes[kind] = resolver
+
+
+def is_embargoed(data: dict[str, Any]) -> bool:
+    kind = data.get("embargo")
+    if not kind:
+        return False
+    resolver = _embargoes.get(kind)
+    until = resolver(data) if resolver else None
+    return until is None or now() < until
 
 
 def checkpoint_json(checkpoint: AuditCheckpoint) -> dict[str, Any]:
@@ -56,12 +88,13 @@ def public_event_json(row: Any) -> dict[str, Any]:
         "leaf_hash": merkle.leaf_hash(canonical).hex(),
         "public": bool(row.public),
     }
-    if row.public:
+    data = json.loads(row.data_json)
+    if row.public and not is_embargoed(data):
         entry.update(
             action=row.action,
             subject_type=row.subject_type,
             subject_id=row.subject_id,
-            data=json.loads(row.data_json),
+            data=data,
             canonical=base64.b64encode(canonical).decode(),
         )
     return entry
@@ -159,13 +192,17 @@ def public_trail(subject_type: str, subject_id: str | int, session: Session | No
         return sizes[position] if position < len(sizes) else None
 
     entries = [
-        TrailEntry(e.seq, e.occurred_at, e.action, json.loads(e.data_json), covering(e.seq)) for e in events
+        TrailEntry(e.seq, e.occurred_at, e.action, data, covering(e.seq))
+        for e in events
+        if not is_embargoed(data := json.loads(e.data_json))
     ]
     return Trail(subject_type, subject_id, entries, sizes[-1] if sizes else None)
 
 
 __all__ = [
     "BadRequest",
+    "is_embargoed",
+    "register_embargo",
     "EVENTS_PAGE_LIMIT",
     "Trail",
     "TrailEntry",

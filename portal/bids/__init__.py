@@ -30,6 +30,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     register_bid_info(PROVIDER)
+    from portal.audit.public import register_embargo
+    from portal.bids.services import SUBMISSION_EMBARGO, submission_embargo_until
+
+    register_embargo(SUBMISSION_EMBARGO, submission_embargo_until)
     from portal.core.pdf import human_size
 
     app.jinja_env.filters.setdefault("filesize", human_size)

@@ -390,10 +390,23 @@ def submit_bid(bid: Bid, *, by: Any, confirmed_fingerprint: str | None = None) -
     record(
         AuditAction.BID_VERSION_SUBMITTED, actor=None, subject=bid, public=True,
         data={"call": bid.call.reference, "lot": bid.lot.number, "version": number, "receipt_digest": version.digest,
-              "submitted_at": at},
+              "submitted_at": at, "embargo": SUBMISSION_EMBARGO},
     )
     _send_receipt(version)
     return version
+
+
+#: Public submission events stay hidden until the call's (current) deadline; see
+#: portal.audit.public.register_embargo and `submission_embargo_until` below.
+SUBMISSION_EMBARGO = "until_submission_deadline"
+
+
+def submission_embargo_until(data: dict[str, Any]) -> datetime | None:
+    """The moment a submission event may be shown: the call's current deadline."""
+    from portal.calls.models import Call
+
+    deadline = db.session.scalar(select(Call.submission_deadline).where(Call.reference == data.get("call")))
+    return deadline
 
 
 def withdraw_bid(bid: Bid, *, by: Any) -> BidVersion:
@@ -416,7 +429,7 @@ def withdraw_bid(bid: Bid, *, by: Any) -> BidVersion:
     record(
         AuditAction.BID_WITHDRAWN, actor=None, subject=bid, public=True,
         data={"call": bid.call.reference, "lot": bid.lot.number, "version": number, "receipt_digest": version.digest,
-              "submitted_at": at},
+              "submitted_at": at, "embargo": SUBMISSION_EMBARGO},
     )
     _send_receipt(version)
     return version
