@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -81,6 +82,13 @@ def _ms(values: list[float]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--base-db", type=Path, default=None,
+        help="keep the built log (events + first checkpoint) in this SQLite file and reuse it "
+        "on later runs; each run works on a copy, so the file itself never changes",
+    )
+    parser.add_argument("--only", choices=("proofs", "verify"), default=None, help="measure only this part")
+    parser.add_argument("--verify-runs", type=int, default=1, help="repeat verify --full, print each and the median")
     args = parser.parse_args(argv)
     n = args.events
 
@@ -94,23 +102,41 @@ def main(argv: list[str] | None = None) -> None:
     from portal.extensions import db
 
     workdir = Path(tempfile.mkdtemp(prefix="ibv-bench-"))
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{workdir / 'bench.sqlite3'}", PORTAL_TEST_TMP=str(workdir))
+    database = workdir / "bench.sqlite3"
+    reuse = args.base_db is not None and args.base_db.exists()
+    if reuse:
+        shutil.copyfile(args.base_db, database)
+    extra = {}
+    if args.base_db is not None:  # the kept checkpoints need the same signing key later
+        extra["AUDIT_SIGNING_KEY_PATH"] = str(args.base_db.with_suffix(".key.pem"))
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{database}", PORTAL_TEST_TMP=str(workdir), **extra)
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         print(f"Audit-Benchmark mit {n:_} Ereignissen (SQLite in {workdir})".replace("_", "."))
-        t = time.perf_counter()
-        _build(n)
-        print(f"  Aufbau (Stapelmodus):          {time.perf_counter() - t:8.1f} s")
-        t = time.perf_counter()
-        issue_checkpoint()
-        db.session.commit()
-        print(f"  erster Prüfpunkt (prüft alle Blätter): {time.perf_counter() - t:6.1f} s")
+        if reuse:
+            print(f"  Aufbau: übernommen aus {args.base_db}")
+        else:
+            t = time.perf_counter()
+            _build(n)
+            print(f"  Aufbau (Stapelmodus):          {time.perf_counter() - t:8.1f} s")
+            t = time.perf_counter()
+            issue_checkpoint()
+            db.session.commit()
+            print(f"  erster Prüfpunkt (prüft alle Blätter): {time.perf_counter() - t:6.1f} s")
+            if args.base_db is not None:
+                db.session.close()
+                db.engine.dispose()
+                shutil.copyfile(database, args.base_db)
 
         def append_one() -> None:
             record(AuditAction.DEMO_LOADED, data={"bench": True})
             db.session.commit()
 
-        print(f"  record() + commit, 200×:       {_ms(_timed(append_one, 200))}")
+        if args.only is None:
+            print(f"  record() + commit, 200×:       {_ms(_timed(append_one, 200))}")
+        else:
+            for _ in range(200):
+                append_one()
         issue_checkpoint()
         db.session.commit()
         size = n + 200
@@ -118,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
         import random
 
         rnd = random.Random(1)
+        if args.only == "verify":
+            return _verify(args.verify_runs, size)
         incl = _timed(lambda: client.get(f"/transparency/proof/inclusion?seq={rnd.randint(1, size)}&size={size}").get_json(), 200)
         print(f"  Einschlussnachweis (HTTP):     {_ms(incl)}")
         cons = _timed(lambda: client.get(f"/transparency/proof/consistency?old={rnd.randint(1, size)}&new={size}").get_json(), 200)
@@ -138,11 +166,25 @@ def main(argv: list[str] | None = None) -> None:
         ext = _timed(lambda: vl.verify_consistency(old, size, old_root, new_root, proof), 200)
         print(f"  verify_log.py Konsistenz:      {_ms(ext)} ({len(proof)} Hashes)")
         db.session.commit()
+        if args.only == "proofs":
+            return None
+        return _verify(args.verify_runs, size)
 
+
+def _verify(runs: int, size: int) -> None:
+    from portal.audit.fullcheck import verify_full
+    from portal.extensions import db
+
+    times = []
+    for _ in range(runs):
+        db.session.commit()
         t = time.perf_counter()
         report = verify_full()
-        print(f"  flask audit verify --full:     {time.perf_counter() - t:8.1f} s ({'in Ordnung' if report.ok else report.reason})")
-        print(json.dumps({"events": size, "ok": report.ok}))
+        times.append(time.perf_counter() - t)
+        print(f"  flask audit verify --full:     {times[-1]:8.1f} s ({'in Ordnung' if report.ok else report.reason})")
+    if runs > 1:
+        print(f"  verify --full, Median aus {runs}: {statistics.median(times):8.1f} s")
+    print(json.dumps({"events": size, "ok": report.ok}))
 
 
 if __name__ == "__main__":
