@@ -14,7 +14,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -146,18 +149,63 @@ class _Tree:
         return acc
 
 
+_EVENT_COLUMNS = "seq, occurred_at, actor_id, action, subject_type, subject_id, data_json, public, prev_hash, hash"
+_SQLITE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}").fullmatch
+
+
+def _event_rows(session: Session, batch: int) -> Generator[Sequence[Any], None, None]:
+    """All events as plain driver tuples (columns as in `_EVENT_COLUMNS`), in seq order.
+
+    No type processing: `occurred_at` comes as the driver delivers it (see
+    `_time_text_function`), `public` as 0/1 on SQLite (used through bool() only).
+    On SQLite straight from the DB-API cursor, which hands rows out lazily;
+    elsewhere through a streaming (server-side) result.
+    """
+    connection = session.connection()
+    sql = f"SELECT {_EVENT_COLUMNS} FROM audit_event ORDER BY seq"
+    if connection.dialect.name == "sqlite":
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
+    else:
+        result = connection.execution_options(yield_per=batch).exec_driver_sql(sql)
+        try:
+            yield from result.partitions()
+        finally:
+            result.close()
+
+
+def _time_text_function(session: Session) -> Callable[[Any], str]:
+    """Raw `occurred_at` value -> the "time" text of the canonical bytes.
+
+    Exactly `format_time()` of what the `UTCDateTime` column returns. SQLite's
+    usual text `YYYY-MM-DD HH:MM:SS.ffffff` (naive UTC) is converted by slicing,
+    after `datetime.fromisoformat` has checked that it is a valid time;
+    anything else goes through the column type itself.
+    """
+    process = AuditEvent.__table__.c.occurred_at.type.result_processor(session.get_bind().dialect, None)
+    fromisoformat = datetime.fromisoformat
+
+    def time_text(value: Any) -> str:
+        if value.__class__ is str and _SQLITE_TIME(value):
+            fromisoformat(value)  # raises like the column type would for an impossible date
+            return value[:10] + "T" + value[11:] + "Z"
+        return format_time(process(value) if process is not None else value)
+
+    return time_text
+
+
 def verify_full(session: Session | None = None, batch: int = CHUNK, chunk_bits: int = CHUNK_BITS) -> FullReport:
     session = session or db.session
     checkpoints = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size)))
     tree = _Tree(session, chunk_bits, {c.size for c in checkpoints})
     chunk = 1 << chunk_bits
 
-    table = AuditEvent.__table__
-    columns = (
-        table.c.seq, table.c.occurred_at, table.c.actor_id, table.c.action, table.c.subject_type,
-        table.c.subject_id, table.c.data_json, table.c.public, table.c.prev_hash, table.c.hash,
-    )
-    result = session.execute(select(*columns).order_by(table.c.seq).execution_options(yield_per=batch))
+    time_text = _time_text_function(session)
     encode = canonical_encoder()
     loads = json.loads
     sha = hashlib.sha256
@@ -166,8 +214,9 @@ def verify_full(session: Session | None = None, batch: int = CHUNK, chunk_bits: 
     checked = 0
     leaves: list[bytes] = []
     chain_bad: tuple[int, str] | None = None
+    rows_in_batches = _event_rows(session, batch)
     try:
-        for rows in result.partitions():
+        for rows in rows_in_batches:
             for seq, occurred_at, actor_id, action, subject_type, subject_id, data_json, public, prev_hash, stored_hash in rows:
                 if seq != expected_seq:
                     chain_bad = (expected_seq, f"Eintrag {expected_seq} fehlt oder steht an falscher Stelle (gefunden: {seq}).")
@@ -178,7 +227,7 @@ def verify_full(session: Session | None = None, batch: int = CHUNK, chunk_bits: 
                 # Same document as services.canonical_bytes(), built once per event.
                 canonical = encode({
                     "seq": seq,
-                    "time": format_time(occurred_at),
+                    "time": time_text(occurred_at),
                     "actor": actor_id,
                     "action": action,
                     "subject_type": subject_type,
@@ -201,7 +250,7 @@ def verify_full(session: Session | None = None, batch: int = CHUNK, chunk_bits: 
             if chain_bad is not None:
                 break
     finally:
-        result.close()
+        rows_in_batches.close()
     if chain_bad is not None:
         seq, reason = chain_bad
         return FullReport(False, checked, first_bad_seq=seq, reason=reason)
