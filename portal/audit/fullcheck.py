@@ -187,11 +187,12 @@ def _time_text_function(session: Session) -> Callable[[Any], str]:
     after `datetime.fromisoformat` has checked that it is a valid time;
     anything else goes through the column type itself.
     """
-    process = AuditEvent.__table__.c.occurred_at.type.result_processor(session.get_bind().dialect, None)
+    dialect = session.get_bind().dialect
+    process = AuditEvent.__table__.c.occurred_at.type.dialect_impl(dialect).result_processor(dialect, None)
     fromisoformat = datetime.fromisoformat
 
     def time_text(value: Any) -> str:
-        if value.__class__ is str and _SQLITE_TIME(value):
+        if value.__class__ is str and _SQLITE_TIME(value) and value[0] != "0":  # strftime does not pad years < 1000
             fromisoformat(value)  # raises like the column type would for an impossible date
             return value[:10] + "T" + value[11:] + "Z"
         return format_time(process(value) if process is not None else value)
