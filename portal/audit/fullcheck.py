@@ -172,7 +172,7 @@ def _event_rows(session: Session, batch: int) -> Generator[Sequence[Any], None, 
         finally:
             cursor.close()
     else:
-        result = connection.execution_options(yield_per=batch).exec_driver_sql(sql)
+        result = connection.exec_driver_sql(sql, execution_options={"yield_per": batch})
         try:
             yield from result.partitions()
         finally:
