@@ -148,6 +148,24 @@ def main(argv: list[str] | None = None) -> None:
     if args.base_db is not None:  # the kept checkpoints need the same signing key later
         extra["AUDIT_SIGNING_KEY_PATH"] = str(args.base_db.with_suffix(".key.pem"))
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{database}", PORTAL_TEST_TMP=str(workdir), **extra)
+    try:
+        _run(app, args, n, database, workdir, reuse)
+    finally:
+        if args.base_db is not None:  # the working copy is of no further use
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(app, args, n, database, workdir, reuse) -> None:  # type: ignore[no-untyped-def]
+    from flask_migrate import upgrade
+
+    from portal.audit.actions import AuditAction
+    from portal.audit.services import record
+    from portal.audit.transparency import issue_checkpoint
+    from portal.extensions import db
+
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         print(f"Audit-Benchmark mit {n:_} Ereignissen (SQLite in {workdir})".replace("_", "."))
