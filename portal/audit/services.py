@@ -61,11 +61,25 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} into audit data")
 
 
+# One encoder for every canonical document (json.dumps with these options would
+# build a new JSONEncoder per call); the output is identical.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_encoder() -> Any:
+    """`canonical_json` as a bound method, for loops over many events."""
+    return _CANONICAL_ENCODER.encode
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL_ENCODER.encode(value)
 
 
 def format_time(moment: datetime) -> str:
+    if moment.tzinfo is UTC and moment.year >= 1000:
+        # Same text as the strftime below, about three times faster (verify --full
+        # formats every event's time).
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

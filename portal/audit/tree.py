@@ -8,8 +8,10 @@ lookups `portal.audit.merkle` needs with one query per proof.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import Select, bindparam, func, insert, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -38,8 +40,26 @@ class DbSubtreeStore:
 
     def size(self) -> int:
         """Number of leaves stored (the tree size the table can prove)."""
-        last = self.session.scalar(select(func.max(AuditSubtree.index)).where(AuditSubtree.level == 0))
+        last = self.session.execute(_SIZE_QUERY).scalar()
         return 0 if last is None else last + 1
+
+
+_SIZE_QUERY = select(func.max(AuditSubtree.__table__.c.index)).where(AuditSubtree.__table__.c.level == 0)
+
+
+@lru_cache(maxsize=128)
+def _nodes_query(levels: int) -> Select[Any]:
+    """`level = :l<k> AND index IN (:i<k>)` for `levels` levels, OR-ed, built once.
+
+    Proofs call this for every request; building the expression each time cost
+    more than running it. Parameters: l0, i0 (expanding), l1, i1, ...
+    """
+    table = AuditSubtree.__table__
+    condition = or_(*(
+        (table.c.level == bindparam(f"l{k}")) & table.c.index.in_(bindparam(f"i{k}", expanding=True))
+        for k in range(levels)
+    ))
+    return select(table.c.level, table.c.index, table.c.hash).where(condition)
 
 
 def _fetch_nodes(db_or_conn: Session | Connection, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -50,12 +70,14 @@ def _fetch_nodes(db_or_conn: Session | Connection, keys: Sequence[tuple[int, int
     """
     if not keys:
         return {}
-    table = AuditSubtree.__table__
     by_level: dict[int, list[int]] = {}
     for level, index in dict.fromkeys(keys):
         by_level.setdefault(level, []).append(index)
-    condition = or_(*((table.c.level == level) & table.c.index.in_(indexes) for level, indexes in by_level.items()))
-    rows = db_or_conn.execute(select(table.c.level, table.c.index, table.c.hash).where(condition))
+    params: dict[str, Any] = {}
+    for k, (level, indexes) in enumerate(by_level.items()):
+        params[f"l{k}"] = level
+        params[f"i{k}"] = indexes
+    rows = db_or_conn.execute(_nodes_query(len(by_level)), params)
     # Unpack: Row.index is the tuple method, not the column.
     return {(level, index): bytes(value) for level, index, value in rows}
 
