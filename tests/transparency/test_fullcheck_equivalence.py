@@ -60,19 +60,28 @@ def test_reports_match_the_reference(app, tamper, monkeypatch, scenario, chunk_b
     "raw",
     ["2026-01-01 00:00:01.000000", "2026-12-31 23:59:59.999999", "0999-01-01 00:00:00.000000", "2026-03-04 05:06:07"],
 )
-def test_time_text_is_format_time_of_the_column_value(app, raw) -> None:  # type: ignore[no-untyped-def]
+def test_time_text_is_format_time_of_the_column_value(sqlite_session, raw) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's text form of a time (the fast path) gives the same text as the column type."""
     from portal.audit.models import AuditEvent
     from portal.audit.services import format_time
 
-    dialect = db.session.get_bind().dialect
+    dialect = sqlite_session.get_bind().dialect
     process = AuditEvent.__table__.c.occurred_at.type.dialect_impl(dialect).result_processor(dialect, None)
-    if dialect.name != "sqlite":
-        pytest.skip("SQLite's text representation")
-    assert fullcheck._time_text_function(db.session)(raw) == format_time(process(raw))
+    assert fullcheck._time_text_function(sqlite_session)(raw) == format_time(process(raw))
 
 
-def test_an_impossible_sqlite_time_is_refused_like_the_column_type_does(app) -> None:  # type: ignore[no-untyped-def]
-    if db.session.get_bind().dialect.name != "sqlite":
-        pytest.skip("SQLite's text representation")
+def test_an_impossible_sqlite_time_is_refused_like_the_column_type_does(sqlite_session) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError):
-        fullcheck._time_text_function(db.session)("2026-13-01 00:00:00.000000")
+        fullcheck._time_text_function(sqlite_session)("2026-13-01 00:00:00.000000")
+
+
+@pytest.fixture
+def sqlite_session():  # type: ignore[no-untyped-def]
+    """These checks concern SQLite's text representation only, whatever backend runs."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    engine = sa.create_engine("sqlite://")
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
