@@ -171,7 +171,8 @@ def _checked_pdf(filename: str, data: bytes, field: str) -> tuple[str, Any]:
 
 
 def add_document(consultation: Consultation, *, by: User, filename: str, data: bytes) -> ConsultationDocument:
-    """Attach a PDF to the draft (only before the consultation opens)."""
+    """Attach a PDF to the draft (only before the consultation opens); internal event: the
+    draft is not public yet, opening publishes the documents' hashes."""
     _require_officer(by)
     if consultation.state != S.DRAFT:
         raise Refused(_l("Dokumente können nur vor der Öffnung angefügt werden."), field="document")
@@ -183,7 +184,8 @@ def add_document(consultation: Consultation, *, by: User, filename: str, data: b
     consultation.documents.append(document)
     db.session.flush()
     record(AuditAction.CONSULTATION_DOCUMENT_ADDED, actor=by, subject=consultation,
-           data={"document": document.id, "filename": name, "sha256": info.sha256}, public=True)
+           data={"document": document.id, "filename": name, "sha256": info.sha256},
+           public=False)
     return document
 
 
@@ -214,8 +216,10 @@ def set_consultation_state(consultation: Consultation, target: ConsultationState
         if moment >= consultation.closes_at:
             raise Refused(_l("Die Frist ist bereits abgelaufen. Bitte legen Sie eine Frist in der Zukunft fest."), field="closes_at")
         consultation.opened_at = moment
+        # The documents were attached to the draft (internal events); opening publishes their hashes.
         data.update(opens_at=consultation.opens_at, closes_at=consultation.closes_at,
-                    commenters=consultation.commenter_kinds, version=1)
+                    commenters=consultation.commenter_kinds, version=1,
+                    documents=[{"filename": d.filename, "sha256": d.sha256} for d in consultation.documents])
     elif target == S.CLOSED:
         if moment < consultation.closes_at:
             raise Refused(

@@ -182,3 +182,16 @@ def test_consultation_steps_issue_checkpoints_and_show_the_trail(client, officer
     assert f'href="/transparenz/verlauf/consultation/{consultation.id}"' in page
     trail_page = client.get(f"/transparenz/verlauf/consultation/{consultation.id}").get_data(as_text=True)
     assert f'href="/beteiligung/{consultation.id}"' in trail_page
+
+
+def test_draft_consultation_document_is_internal_until_opening_publishes_its_hash(officer, clock) -> None:  # type: ignore[no-untyped-def]
+    from tests.pdf_samples import valid_pdf
+
+    consultation = make_consultation(officer, state=ConsultationState.DRAFT)
+    document = consultation_services.add_document(consultation, by=officer, filename="Konzept.pdf", data=valid_pdf())
+    db.session.commit()
+    assert not event("consultation.document_added", consultation).public
+    consultation_services.open_consultation(consultation, by=officer)
+    db.session.commit()
+    opened = event("consultation.opened", consultation)
+    assert opened.public and document.sha256 in opened.data_json
