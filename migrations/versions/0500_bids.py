@@ -1,7 +1,7 @@
 """bids: bids, versions, attachments, call keys, openings
 
 Revision ID: 0500_bids
-Revises: 0400_transparency
+Revises: 0450_call_consultation
 Create Date: 2026-11-21 11:42:32.580772
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0500_bids'
-down_revision = '0400_transparency'
+down_revision = '0450_call_consultation'
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,23 @@ LABELS = {
     AuditAction.ORGANISATION_REGISTERED: _l("Träger registriert"),
     AuditAction.ORGANISATION_VERIFIED: _l("Träger bestätigt"),
     AuditAction.AUDIT_LOG_EXPORTED: _l("Protokoll exportiert"),
+    # calls: the public steps of a call's trail
+    AuditAction.CALL_PUBLISHED: _l("Aufruf veröffentlicht"),
+    AuditAction.CALL_AMENDED: _l("Änderungsbekanntmachung veröffentlicht"),
+    AuditAction.CALL_SUBMISSION_CLOSED: _l("Frist für Interessenbekundungen abgelaufen"),
+    AuditAction.CALL_STATE_CHANGED: _l("Verfahrensschritt des Aufrufs"),
+    AuditAction.CALL_CANCELLED: _l("Aufruf aufgehoben"),
+    AuditAction.CALL_DOCUMENT_ADDED: _l("Dokument veröffentlicht"),
+    AuditAction.CALL_DOCUMENT_REPLACED: _l("Dokument ersetzt"),
+    AuditAction.QUESTION_ANSWERED: _l("Frage mit Antwort veröffentlicht"),
+    # consultation: the public steps of a consultation's trail
+    AuditAction.CONSULTATION_DOCUMENT_ADDED: _l("Dokument zur Beteiligung veröffentlicht"),
+    AuditAction.CONSULTATION_OPENED: _l("Beteiligung eröffnet"),
+    AuditAction.CONSULTATION_CLOSED: _l("Frist für Stellungnahmen beendet"),
+    AuditAction.CONSULTATION_EVALUATED: _l("Abwägung veröffentlicht"),
+    AuditAction.CONSULTATION_REPORT_PUBLISHED: _l("Beteiligungsbericht veröffentlicht"),
+    AuditAction.CONSULTATION_VERSION_PUBLISHED: _l("Überarbeiteter Entwurf veröffentlicht"),
+    AuditAction.COMMENT_HIDDEN: _l("Stellungnahme ausgeblendet"),
 }
 
 

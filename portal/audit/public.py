@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import json
 from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from portal.audit import merkle
@@ -167,22 +168,62 @@ class Trail:
         return self.entries[-1].covered_by if self.entries else None
 
 
-def public_trail(subject_type: str, subject_id: str | int, session: Session | None = None) -> Trail:
+Related = Sequence[tuple[str, Sequence[str | int]]]
+
+
+@dataclass(frozen=True)
+class TrailSubject:
+    """What a domain tells the audit trail about one of its subject types.
+
+    `related(subject_id)` names other subjects whose public events belong to this
+    one's procedure (a call's answered questions and documents); `page(subject_id)`
+    gives (title, url) of the subject's public page for the link back, or None.
+    """
+    related: Callable[[str], Related] | None = None
+    page: Callable[[str], tuple[str, str] | None] | None = None
+
+
+#: subject type -> TrailSubject; filled by the domains' init_app.
+TRAIL_SUBJECTS: dict[str, TrailSubject] = {}
+
+
+def register_trail_subject(subject_type: str, subject: TrailSubject) -> None:
+    """Let /transparenz/verlauf/<subject_type>/<id> include related events and link back."""
+    TRAIL_SUBJECTS[subject_type] = subject
+
+
+def trail_page_link(subject_type: str, subject_id: str) -> tuple[str, str] | None:
+    """(title, url) of the public page the trail belongs to, if the domain registered one."""
+    subject = TRAIL_SUBJECTS.get(subject_type)
+    return subject.page(subject_id) if subject is not None and subject.page is not None else None
+
+
+def public_trail(
+    subject_type: str,
+    subject_id: str | int,
+    session: Session | None = None,
+    *,
+    related: Related | None = None,
+) -> Trail:
     """The public events of one subject, oldest first, with their covering checkpoints.
 
-    Two queries, whatever the number of events: the events and the checkpoint sizes.
+    `related` adds the public events of other subjects that belong to this one's
+    procedure, e.g. ``[("question", [3, 4]), ("call_document", [7])]`` for a call;
+    without it, the subject type's registered scope (if any) is asked. Two queries,
+    whatever the number of events: the events and the checkpoint sizes.
     """
     session = session or db.session
     subject_id = str(subject_id)
+    registered = TRAIL_SUBJECTS.get(subject_type)
+    if related is None and registered is not None and registered.related is not None:
+        related = registered.related(subject_id)
+    subjects = [and_(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)]
+    for kind, ids in related or ():
+        if ids:
+            subjects.append(and_(AuditEvent.subject_type == kind, AuditEvent.subject_id.in_([str(i) for i in ids])))
     events = list(
         session.scalars(
-            select(AuditEvent)
-            .where(
-                AuditEvent.subject_type == subject_type,
-                AuditEvent.subject_id == subject_id,
-                AuditEvent.public.is_(True),
-            )
-            .order_by(AuditEvent.seq)
+            select(AuditEvent).where(or_(*subjects), AuditEvent.public.is_(True)).order_by(AuditEvent.seq)
         )
     )
     sizes = list(session.scalars(select(AuditCheckpoint.size).order_by(AuditCheckpoint.size)))
@@ -213,4 +254,7 @@ __all__ = [
     "inclusion_json",
     "latest_checkpoint",
     "public_trail",
+    "TrailSubject",
+    "register_trail_subject",
+    "trail_page_link",
 ]

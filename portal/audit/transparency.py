@@ -189,7 +189,9 @@ def checkpoint_after_commit(session: Session | None = None) -> None:
 
 
 def _issue_after_commit(session: Session) -> None:
-    if not session.info.pop(_PENDING, False) or not has_app_context():
+    # SQLAlchemy also fires after_commit when a savepoint is released; the
+    # outer transaction (which may hold the chain lock) is still open then.
+    if session.get_nested_transaction() is not None or not session.info.pop(_PENDING, False) or not has_app_context():
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:

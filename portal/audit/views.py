@@ -94,4 +94,5 @@ def trail(subject_type: str, subject_id: str) -> str:
         "audit/trail_page.html",
         title=_("Öffentlicher Verlauf"),
         trail=result,
+        back=public.trail_page_link(subject_type, subject_id),
     )

@@ -35,6 +35,9 @@ def init_app(app: Flask) -> None:
     from portal.core.markdown import render_markdown
     from portal.core.pdf import human_size
 
+    from portal.calls import trail
+
+    trail.register()
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(cli)

@@ -39,6 +39,7 @@ from portal.calls.permissions import can_amend_call, can_answer_questions, can_c
 from portal.calls.questions import merge_question, publish_answer, reword_question
 from portal.calls.services import CallFrozen
 from portal.calls.views import add_refusal
+from portal.consultation.services import all_consultations as consultation_choices
 from portal.core.errors import Refused
 from portal.core.permissions import require
 from portal.extensions import db
@@ -105,6 +106,7 @@ def index() -> str:
 @bp.route("/neu", methods=["GET", "POST"])
 def create() -> Any:
     form = CallForm()
+    form.set_consultations(consultation_choices())
     if form.validate_on_submit():
         created: list[Call] = []
         if _attempt(form, lambda: created.append(services.create_call(by=current_user, **form.values()))):
@@ -131,6 +133,7 @@ def edit(call_id: int) -> Any:
     if (guard := _draft_guard(call, "call")) is not None:
         return guard
     form = CallForm(obj=call)
+    form.set_consultations(consultation_choices())
     if request.method == "GET":
         form.fill_from(call)
     if form.validate_on_submit() and _attempt(form, lambda: services.update_call(call, by=current_user, **form.values())):

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.audit.actions import AuditAction
 from portal.audit.services import record, to_jsonable
+from portal.audit.transparency import checkpoint_after_commit
 from portal.calls import bidding
 from portal.calls.models import Amendment, Call, CallState, CriterionKind
 from portal.calls.notifications import notify_amendment
@@ -197,6 +198,7 @@ def amend_call(call: Call, *, changes: dict[str, Any], reason: str, by: Any, at:
     db.session.flush()
     record(AuditAction.CALL_AMENDED, actor=by, subject=call, public=True,
            data={"reference": call.reference, "number": amendment.number, "reason": reason, "changes": rows})
+    checkpoint_after_commit()
     notify_amendment(call, amendment, bids_exist=bids_exist)
     return amendment
 

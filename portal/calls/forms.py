@@ -123,6 +123,13 @@ class CallForm(FlaskForm):
     formula_text = TextAreaField(_l("Formel in Worten"))
     tie_break_text = TextAreaField(_l("Regel bei Gleichstand in Worten"))
     tie_break = StringField(_l("Reihenfolge bei Gleichstand"))
+    consultation_id = SelectField(_l("Vorausgegangene Beteiligung"), coerce=str, choices=[], default="")
+
+    def set_consultations(self, consultations: Any) -> None:
+        """Offer every consultation (drafts too: the call is a draft as well)."""
+        self.consultation_id.choices = [SelectChoice("", str(_l("keine")))] + [
+            SelectChoice(str(c.id), f"{c.title} ({c.state.label})") for c in consultations
+        ]
 
     def validate_scale_labels(self, field: Field) -> None:
         parse_scale_labels(field.data or "")
@@ -134,6 +141,7 @@ class CallForm(FlaskForm):
     def fill_from(self, call: Call) -> None:
         self.scale_labels.data = "\n".join(f"{k} = {v}" for k, v in sorted((call.scale_labels or {}).items(), key=lambda kv: int(kv[0])))
         self.tie_break.data = ", ".join("Los" if s == TIE_BREAK_LOT else s for s in call.tie_break or [])
+        self.consultation_id.data = str(call.consultation_id) if call.consultation_id else ""
 
     def values(self) -> dict[str, Any]:
         return {
@@ -148,6 +156,7 @@ class CallForm(FlaskForm):
             "scale_max": self.scale_max.data,
             "scale_labels": parse_scale_labels(self.scale_labels.data or ""),
             "tie_break": parse_tie_break(self.tie_break.data or ""),
+            "consultation_id": int(self.consultation_id.data) if self.consultation_id.data else None,
         }
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -40,6 +40,9 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from portal.core.time import now
 from portal.db import UTCDateTime, enum_type
 from portal.extensions import db
+
+if TYPE_CHECKING:
+    from portal.consultation.models import Consultation
 
 
 class CallState(enum.StrEnum):
@@ -64,7 +67,8 @@ FINAL_STATES = frozenset({CallState.AWARDED, CallState.CANCELLED})
 
 #: The only state changes the portal makes (`services.set_call_state`).
 TRANSITIONS: dict[CallState, frozenset[CallState]] = {
-    CallState.DRAFT: frozenset({CallState.PUBLISHED, CallState.CANCELLED}),
+    # A draft was never public: there is nothing to cancel (aufheben) publicly.
+    CallState.DRAFT: frozenset({CallState.PUBLISHED}),
     CallState.PUBLISHED: frozenset({CallState.SUBMISSION_CLOSED, CallState.CANCELLED}),
     CallState.SUBMISSION_CLOSED: frozenset({CallState.OPENED, CallState.CANCELLED}),
     CallState.OPENED: frozenset({CallState.IN_REVIEW, CallState.CANCELLED}),
@@ -130,7 +134,10 @@ class Call(db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: The consultation whose concept shaped this call (set on the draft form only).
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultation.id", ondelete="SET NULL"), index=True)
 
+    consultation: Mapped[Consultation | None] = relationship()
     lots: Mapped[list[Lot]] = relationship(back_populates="call", order_by="Lot.number", cascade="all, delete-orphan")
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="call", order_by="(Criterion.kind, Criterion.position, Criterion.id)", cascade="all, delete-orphan"

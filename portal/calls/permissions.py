@@ -45,7 +45,7 @@ def can_amend_call(user: Any, call: Call, at: datetime | None = None) -> bool:
 
 
 def can_cancel_call(user: Any, call: Call) -> bool:
-    return can_manage_calls(user) and call.state not in {CallState.AWARDED, CallState.CANCELLED}
+    return can_manage_calls(user) and call.state not in {CallState.DRAFT, CallState.AWARDED, CallState.CANCELLED}
 
 
 def can_answer_questions(user: Any, call: Call) -> bool:

@@ -19,6 +19,7 @@ from portal.accounts.models import Organisation
 from portal.accounts.permissions import is_member_of
 from portal.audit.actions import AuditAction
 from portal.audit.services import record
+from portal.audit.transparency import checkpoint_after_commit
 from portal.calls.models import Call, Question, QuestionState
 from portal.calls.notifications import notify_answer
 from portal.calls.state import call_is_open_for_questions
@@ -88,6 +89,7 @@ def publish_answer(question: Question, *, answer: str, by: Any, public_text: str
     db.session.flush()
     record(AuditAction.QUESTION_ANSWERED, actor=by, subject=question, public=True,
            data={"reference": question.call.reference, "number": question.number})
+    checkpoint_after_commit()
     notify_answer(question.call, question)
     return question
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from portal.audit.actions import AuditAction
 from portal.audit.services import record
+from portal.audit.transparency import checkpoint_after_commit
 from portal.calls.models import (
     TIE_BREAK_LOT,
     TRANSITIONS,
@@ -47,6 +48,7 @@ CALL_FIELDS = (
     "reference", "title", "summary", "description", "funding_note", "contact",
     "question_deadline", "submission_deadline", "decision_planned_on", "standstill_days",
     "scale_min", "scale_max", "scale_labels", "formula_kind", "formula_text", "tie_break_text", "tie_break",
+    "consultation_id",
 )
 LOT_FIELDS = ("number", "title", "region", "municipalities", "positions", "budget", "description")
 CRITERION_FIELDS = ("kind", "code", "title", "description", "evidence", "weight", "lot_id")
@@ -62,6 +64,11 @@ _STATE_ACTIONS = {
     CallState.CANCELLED: AuditAction.CALL_CANCELLED,
     CallState.SUBMISSION_CLOSED: AuditAction.CALL_SUBMISSION_CLOSED,
 }
+
+
+#: Public procedure steps after which a signed checkpoint is issued (docs/transparency.md);
+#: amendments and published answers issue one too.
+CHECKPOINT_STEPS = frozenset({CallState.PUBLISHED, CallState.CANCELLED})
 
 
 def set_call_state(call: Call, target: CallState, *, by: Any, reason: str | None = None, at: datetime | None = None) -> Call:
@@ -87,8 +94,10 @@ def set_call_state(call: Call, target: CallState, *, by: Any, reason: str | None
     call.state = target
     db.session.flush()
     # A draft that is cancelled was never public; everything else is.
-    record(_STATE_ACTIONS.get(target, AuditAction.CALL_STATE_CHANGED), actor=by, subject=call, data=data,
-           public=previous != CallState.DRAFT or target == CallState.PUBLISHED)
+    public = previous != CallState.DRAFT or target == CallState.PUBLISHED
+    record(_STATE_ACTIONS.get(target, AuditAction.CALL_STATE_CHANGED), actor=by, subject=call, data=data, public=public)
+    if public and target in CHECKPOINT_STEPS:
+        checkpoint_after_commit()
     if target == CallState.CANCELLED and previous != CallState.DRAFT:
         notify_cancellation(call)
     return call
@@ -170,6 +179,15 @@ def _check_reference(reference: str, call: Call | None) -> None:
         raise Refused(_l("Das Aktenzeichen „%(ref)s“ ist bereits vergeben.", ref=reference), field="reference")
 
 
+def _check_consultation(consultation_id: int | None) -> None:
+    if consultation_id is None:
+        return
+    from portal.consultation.models import Consultation
+
+    if db.session.get(Consultation, consultation_id) is None:
+        raise Refused(_l("Diese Beteiligung gibt es nicht. Bitte wählen Sie eine aus der Liste."), field="consultation_id")
+
+
 def _check_scale(values: dict[str, Any]) -> None:
     low, high = values.get("scale_min", 0), values.get("scale_max", 5)
     if high <= low:
@@ -185,6 +203,7 @@ def create_call(*, by: Any, at: datetime | None = None, **values: Any) -> Call:
     _check_reference(values["reference"], None)
     _check_deadlines(values, at, strict=False)
     _check_scale(values)
+    _check_consultation(values.get("consultation_id"))
     call = Call(created_by_id=getattr(by, "id", None), **values)
     db.session.add(call)
     db.session.flush()
@@ -201,6 +220,7 @@ def update_call(call: Call, *, by: Any, at: datetime | None = None, **values: An
     merged = {k: values.get(k, getattr(call, k)) for k in CALL_FIELDS}
     _check_deadlines(merged, at, strict=False)
     _check_scale(merged)
+    _check_consultation(merged["consultation_id"])
     changed = sorted(k for k, v in values.items() if getattr(call, k) != v)
     for key, value in values.items():
         setattr(call, key, value)

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
@@ -22,6 +22,7 @@ from portal.calls.notifications import follow_call, is_following, unfollow_call
 from portal.calls.permissions import can_ask_question, can_follow_call, can_view_call, question_organisations
 from portal.calls.questions import ask_question
 from portal.calls.state import STATE_GROUPS
+from portal.calls.trail import call_trail
 from portal.core.errors import Refused
 from portal.core.permissions import require
 from portal.core.time import now
@@ -35,6 +36,7 @@ PUBLIC_PAGE_OPTIONS = (
     selectinload(Call.documents),
     selectinload(Call.amendments),
     selectinload(Call.questions),
+    joinedload(Call.consultation),
 )
 
 
@@ -95,7 +97,8 @@ def feed_all() -> Response:
 def show(reference: str) -> str:
     call = load_public_call(reference)
     following = is_following(current_user, call) if getattr(current_user, "is_authenticated", False) else False
-    return render_template("calls/show.html", title=call.title, call=call, following=following, follow_form=FollowForm())
+    return render_template("calls/show.html", title=call.title, call=call, following=following, follow_form=FollowForm(),
+                           trail=call_trail(call) if call.is_public else None)
 
 
 @bp.get("/<reference>/feed.atom")

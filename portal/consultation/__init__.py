@@ -9,7 +9,8 @@ def init_app(app: Flask) -> None:
     from portal.consultation import permissions
     from portal.consultation.models import HIDE_REASON_LABELS, RESPONSE_STATE_LABELS
     from portal.consultation.report import public_text
-    from portal.consultation.services import absolute_url, call_url, calls_shaped_by, open_consultations
+    from portal.audit.public import TrailSubject, register_trail_subject
+    from portal.consultation.services import absolute_url, call_url, calls_shaped_by, consultation_page, open_consultations
     from portal.core.markdown import render_markdown
     from portal.consultation.views import bp
 
@@ -24,3 +25,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["response_state_labels"] = RESPONSE_STATE_LABELS
     app.jinja_env.globals["hide_reason_labels"] = HIDE_REASON_LABELS
     app.register_blueprint(bp)
+    register_trail_subject("consultation", TrailSubject(page=consultation_page))

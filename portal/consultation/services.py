@@ -6,12 +6,11 @@ write the audit entry in the same transaction. Deadlines are decided with
 """
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -19,6 +18,9 @@ from portal.accounts.models import Organisation, User
 from portal.accounts.permissions import is_member_of, is_observer, is_officer
 from portal.audit.actions import AuditAction
 from portal.audit.services import record
+from portal.audit.transparency import checkpoint_after_commit
+from portal.calls.models import PUBLIC_STATES as CALL_PUBLIC_STATES
+from portal.calls.models import Call
 from portal.consultation.models import (
     ATTACHMENT_MAX_BYTES,
     COMMENT_MAX_LENGTH,
@@ -169,7 +171,8 @@ def _checked_pdf(filename: str, data: bytes, field: str) -> tuple[str, Any]:
 
 
 def add_document(consultation: Consultation, *, by: User, filename: str, data: bytes) -> ConsultationDocument:
-    """Attach a PDF to the draft (only before the consultation opens)."""
+    """Attach a PDF to the draft (only before the consultation opens); internal event: the
+    draft is not public yet, opening publishes the documents' hashes."""
     _require_officer(by)
     if consultation.state != S.DRAFT:
         raise Refused(_l("Dokumente können nur vor der Öffnung angefügt werden."), field="document")
@@ -181,7 +184,8 @@ def add_document(consultation: Consultation, *, by: User, filename: str, data: b
     consultation.documents.append(document)
     db.session.flush()
     record(AuditAction.CONSULTATION_DOCUMENT_ADDED, actor=by, subject=consultation,
-           data={"document": document.id, "filename": name, "sha256": info.sha256}, public=True)
+           data={"document": document.id, "filename": name, "sha256": info.sha256},
+           public=False)
     return document
 
 
@@ -193,6 +197,10 @@ def add_document(consultation: Consultation, *, by: User, filename: str, data: b
 def unanswered_comments(consultation: Consultation) -> list[Comment]:
     """Visible comments (replies included) that have no response yet."""
     return [c for c in consultation.comments if c.is_visible and c.response is None]
+
+
+#: Public procedure steps after which a signed checkpoint is issued (docs/transparency.md).
+CHECKPOINT_STEPS = frozenset({S.OPEN, S.EVALUATED, S.REPORT_PUBLISHED})
 
 
 def set_consultation_state(consultation: Consultation, target: ConsultationState, *, by: User) -> None:
@@ -208,8 +216,10 @@ def set_consultation_state(consultation: Consultation, target: ConsultationState
         if moment >= consultation.closes_at:
             raise Refused(_l("Die Frist ist bereits abgelaufen. Bitte legen Sie eine Frist in der Zukunft fest."), field="closes_at")
         consultation.opened_at = moment
+        # The documents were attached to the draft (internal events); opening publishes their hashes.
         data.update(opens_at=consultation.opens_at, closes_at=consultation.closes_at,
-                    commenters=consultation.commenter_kinds, version=1)
+                    commenters=consultation.commenter_kinds, version=1,
+                    documents=[{"filename": d.filename, "sha256": d.sha256} for d in consultation.documents])
     elif target == S.CLOSED:
         if moment < consultation.closes_at:
             raise Refused(
@@ -235,6 +245,8 @@ def set_consultation_state(consultation: Consultation, target: ConsultationState
     consultation.state = target
     db.session.flush()
     record(_STATE_ACTIONS[target], actor=by, subject=consultation, data=data, public=True)
+    if target in CHECKPOINT_STEPS:
+        checkpoint_after_commit()
     if target == S.EVALUATED:
         _notify_commenters(consultation)
 
@@ -352,7 +364,9 @@ def post_comment(
         comment.attachment_sha256, comment.attachment_size = info.sha256, info.size
     db.session.add(comment)
     db.session.flush()
-    record(AuditAction.COMMENT_POSTED, actor=by, subject=comment, public=kind != AuthorKind.PERSON,
+    # A commenter is not an official acting in office: the event stays internal
+    # (docs/transparency.md, "what public events reveal"); the comment itself is on the page.
+    record(AuditAction.COMMENT_POSTED, actor=by, subject=comment, public=False,
            data=_comment_data(comment) | {"attachment_sha256": comment.attachment_sha256})
     return comment
 
@@ -389,7 +403,7 @@ def edit_comment(comment: Comment, *, by: User, body: str) -> None:
     comment.edited_at = moment
     db.session.flush()
     record(AuditAction.COMMENT_EDITED, actor=by, subject=comment, data=_comment_data(comment),
-           public=comment.author_kind != AuthorKind.PERSON)
+           public=False)
 
 
 def withdraw_comment(comment: Comment, *, by: User) -> None:
@@ -407,7 +421,7 @@ def withdraw_comment(comment: Comment, *, by: User) -> None:
     comment.withdrawn_at = moment
     db.session.flush()
     record(AuditAction.COMMENT_WITHDRAWN, actor=by, subject=comment, data=_comment_data(comment),
-           public=comment.author_kind != AuthorKind.PERSON)
+           public=False)
 
 
 def hide_comment(comment: Comment, *, by: User, reason: HideReason | str | None, note: str) -> None:
@@ -549,29 +563,28 @@ def publish_version(consultation: Consultation, *, by: User, source: str, note: 
 
 
 def calls_shaped_by(consultation: Consultation) -> list[Any]:
-    """Calls that name this consultation (`Call.consultation_id`); [] until the calls domain exists."""
-    try:
-        module = importlib.import_module("portal.calls.models")
-    except ImportError:
-        return []
-    call_model = getattr(module, "Call", None)
-    column = getattr(call_model, "consultation_id", None)
-    if call_model is None or column is None:
-        return []
-    return list(db.session.scalars(select(call_model).where(column == consultation.id).order_by(call_model.id)))
+    """The public calls that name this consultation (`Call.consultation_id`); drafts never."""
+    return list(db.session.scalars(
+        select(Call).where(Call.consultation_id == consultation.id, Call.state.in_(CALL_PUBLIC_STATES)).order_by(Call.id)
+    ))
 
 
-def call_url(call: Any) -> str | None:
-    """The public page of a call, if the calls domain registered one."""
-    from flask import url_for
-    from werkzeug.routing import BuildError
+def call_url(call: Any) -> str:
+    """The public page of a call."""
+    return url_for("calls.show", reference=call.reference)
 
-    for endpoint in ("calls.show", "calls.detail", "calls.call"):
-        try:
-            return url_for(endpoint, call_id=call.id)
-        except BuildError:
-            continue
-    return None
+
+def consultation_page(subject_id: str) -> tuple[str, str] | None:
+    """(title, url) of a public consultation, for the link back from its audit trail."""
+    consultation = db.session.get(Consultation, int(subject_id)) if subject_id.isdigit() else None
+    if consultation is None or not consultation.is_public:
+        return None
+    return consultation.title, url_for("consultation.show", consultation_id=consultation.id)
+
+
+def all_consultations() -> list[Consultation]:
+    """Every consultation, newest first (for the officers' select on the call form)."""
+    return list(db.session.scalars(select(Consultation).order_by(Consultation.id.desc())))
 
 
 def open_consultations() -> list[Consultation]:

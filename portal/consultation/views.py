@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from portal.audit.public import public_trail
 from portal.consultation import permissions as perm
 from portal.consultation import services
 from portal.consultation.forms import (
@@ -128,6 +129,7 @@ def show(consultation_id: int) -> str:
         response_filter=response_filter, response_states=list(ResponseState),
         phase=perm.period_phase(consultation), options=perm.comment_options(current_user, consultation),
         calls=services.calls_shaped_by(consultation), login_url=_login_url(),
+        trail=public_trail("consultation", consultation.id) if consultation.is_public else None,
     )
 
 

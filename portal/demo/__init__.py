@@ -22,9 +22,10 @@ from portal.extensions import db
 #: Modules with a `load(ctx)` function, run in this order.
 STEPS: list[str] = [
     "portal.demo.accounts",
+    # The KIM consultation (2022) shaped the KIM call: it runs first, so the call can name it.
+    "portal.demo.consultation",
     "portal.demo.calls",
     "portal.demo.bids",
-    "portal.demo.consultation",
     # Keep last: signs a checkpoint over the whole demo log.
     "portal.demo.transparency",
 ]

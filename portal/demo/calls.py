@@ -56,6 +56,7 @@ def load_kim_call(ctx: DemoContext, officer: Any) -> Call:
         description=KIM_DESCRIPTION,
         funding_note=data["funding"],
         contact="Kreis Siegen-Wittgenstein, Kommunales Integrationszentrum\nE-Mail: vergabe@demo.ibv-portal.de",
+        consultation_id=getattr(ctx.objects.get("kim_consultation"), "id", None),
         question_deadline=_local_day(14, 12),
         submission_deadline=_local_day(28, 12),
         decision_planned_on=(now() + timedelta(days=42)).date(),

@@ -78,6 +78,9 @@ def queue_mail(to: str, subject: Any, template: str, *, locale: str = "de", **co
 
 @event.listens_for(Session, "after_commit")
 def _mails_committed(session: Session) -> None:
+    # Fired for released savepoints too; only the outermost commit counts.
+    if session.get_nested_transaction() is not None:
+        return
     if has_request_context() and g.get("ibv_queued_mail"):
         g.setdefault("ibv_committed_mail", []).extend(g.pop("ibv_queued_mail"))
 

@@ -254,3 +254,14 @@ def test_receipt_mail_reaches_every_member(client: Any, smtp_server: Any, call: 
         [message] = smtp_server.to(member.email)
         text = smtp_server.text(message)
         assert version.receipt_number in text and version.digest in text and "UTC" in text
+
+
+def test_call_pages_link_to_bidding_and_to_the_opening(client: Any, call: Any, lot: Any, member_a: Any, officer: Any, clock: Any) -> None:
+    login(client, member_a)
+    public = client.get(f"/aufrufe/{call.reference}").get_data(as_text=True)
+    assert f"/aufrufe/{call.reference}/interessenbekundung" in public
+    login(client, officer)
+    assert f"/aufrufe/{call.reference}/interessenbekundung" not in client.get(f"/aufrufe/{call.reference}").get_data(as_text=True)
+    assert f"/verwaltung/aufrufe/{call.reference}/oeffnung" not in client.get(f"/verwaltung/aufrufe/{call.id}").get_data(as_text=True)
+    close_call(call, clock)
+    assert f"/verwaltung/aufrufe/{call.reference}/oeffnung" in client.get(f"/verwaltung/aufrufe/{call.id}").get_data(as_text=True)

@@ -241,3 +241,20 @@ def test_public_pages_issue_a_fixed_number_of_queries(client, bidder, organisati
     after["call"] = count_queries(client, f"/aufrufe/{big.reference}")
     after["feed"] = count_queries(client, f"/aufrufe/{big.reference}/feed.atom")
     assert after == before
+
+
+def test_a_draft_cannot_be_cancelled_only_a_published_call(client, officer) -> None:  # type: ignore[no-untyped-def]
+    """A draft was never public; "Aufhebung" is a public act for published calls."""
+    from portal.calls import services
+    from portal.core.errors import Refused
+
+    draft = make_call()
+    login(client, officer)
+    assert "Aufruf aufheben" not in client.get(f"/verwaltung/aufrufe/{draft.id}").get_data(as_text=True)
+    assert client.post(f"/verwaltung/aufrufe/{draft.id}/aufheben", data={"reason": "Doch nicht."}).status_code == 403
+    with pytest.raises(Refused):
+        services.cancel_call(draft, reason="Doch nicht.", by=officer)
+    db.session.rollback()
+    assert db.session.get(Call, draft.id).state == CallState.DRAFT
+    published = make_call(published=True)
+    assert "Aufruf aufheben" in client.get(f"/verwaltung/aufrufe/{published.id}").get_data(as_text=True)

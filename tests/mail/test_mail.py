@@ -83,3 +83,16 @@ def test_every_mail_has_an_html_part_with_escaped_text_and_links(app: Flask, smt
     assert '<a href="https://portal.example/a?b=1&amp;c=2">' in html
     assert "dies ist eine Testnachricht" in html
     assert "Guten Tag" in smtp_server.text(message)
+
+
+def test_a_released_savepoint_does_not_send_mail_of_a_transaction_that_rolls_back(app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    @app.post("/_t/savepoint")
+    def savepoint_view() -> str:
+        queue_mail("never@example.org", "Nie", "test_message", name="S")
+        with db.session.begin_nested():
+            pass  # a service using a savepoint, e.g. against a unique-constraint race
+        db.session.rollback()
+        return "ok"
+
+    app.test_client().post("/_t/savepoint")
+    assert smtp_server.to("never@example.org") == []

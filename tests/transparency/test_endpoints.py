@@ -105,3 +105,17 @@ def test_checkpoint_after_commit_covers_the_public_step(app) -> None:  # type: i
     db.session.commit()
     latest = latest_checkpoint()
     assert latest is not None and latest.size == 3
+
+
+def test_a_released_savepoint_does_not_issue_the_checkpoint_early(app) -> None:  # type: ignore[no-untyped-def]
+    """The outer transaction holds the chain lock; signing on the savepoint's
+    release would wait for it forever (seen on PostgreSQL)."""
+    fill_log(1)
+    record(AuditAction.DEMO_LOADED, subject=("call", "1"), public=True)
+    checkpoint_after_commit()
+    with db.session.begin_nested():
+        record(AuditAction.DEMO_LOADED, subject=("call", "1"))
+    assert latest_checkpoint() is None
+    db.session.commit()
+    latest = latest_checkpoint()
+    assert latest is not None and latest.size == 3
