@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.permissions import is_officer
 from portal.audit.actions import AuditAction
 from portal.audit.services import record
+from portal.audit.transparency import checkpoint_after_commit
 from portal.bids import canonical
 from portal.bids.models import Bid, BidState, BidVersion, Opening
 from portal.bids.permissions import opening_for
@@ -105,6 +106,8 @@ def confirm_opening(opening: Opening, *, by: Any) -> Opening:
     db.session.flush()
     record(AuditAction.BID_OPENING_CONFIRMED, actor=by, subject=opening, public=True,
            data={**public, "record_digest": opening.record_digest})
+    # The opening is a public procedure step: outsiders get a signed checkpoint over it.
+    checkpoint_after_commit()
     return opening
 
 

@@ -60,3 +60,23 @@ def test_resubmission_after_withdrawal_counts(call: Any, lot: Any, member_a: Any
     [lot_record, _] = opening_record(call)
     assert [e.version.number for e in lot_record.bids] == [again.number] == [3]
     assert lot_record.withdrawn == []
+
+
+def test_confirmed_opening_is_covered_by_a_new_signed_checkpoint(call: Any, lot: Any, member_a: Any, officer: Any, officer2: Any, clock: Any) -> None:
+    from sqlalchemy import select
+
+    from portal.audit.models import AuditEvent
+    from portal.audit.transparency import latest_checkpoint
+
+    make_submitted_bid(call, lot, member_a)
+    db.session.commit()
+    close_call(call, clock)
+    opening = start_opening(call, by=officer)
+    db.session.commit()
+    confirm_opening(opening, by=officer2)
+    db.session.commit()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "bid.opening_confirmed")
+    ).one()
+    checkpoint = latest_checkpoint()
+    assert checkpoint is not None and checkpoint.size >= event.seq
