@@ -32,9 +32,9 @@ from portal.bids.permissions import (
 from portal.bids.receipts import utc_text
 from portal.bids.sealed import SealedAccessRefused, read_version, refuse_access
 from portal.bids.transactions import commit_with_retry
-from portal.bids.views import add_refusal, attachment_rows, refused_sealed
+from portal.bids.views import attachment_rows, refused_sealed
 from portal.calls.models import Call, CallState
-from portal.core.errors import Refused
+from portal.core.errors import Refused, show_refusal
 from portal.core.pdfgen import render_pdf
 from portal.core.permissions import require
 from portal.extensions import db
@@ -103,7 +103,7 @@ def _opening_action(reference: str, action: str) -> Any:
             return redirect(url_for("bids_admin.opening", reference=reference))
         except Refused as exc:
             db.session.rollback()
-            add_refusal(form, exc)
+            show_refusal(form, exc)
     opening = opening_for(call)
     counts = bid_counts(call) if can_view_bid_counts(current_user, call) else None
     return render_template(

@@ -38,18 +38,13 @@ from portal.bids.sealed import (
 from portal.bids.transactions import commit_with_retry
 from portal.calls.models import Call, CallState, Lot
 from portal.calls.state import call_is_open_for_submission, time_left_in_words
-from portal.core.errors import Refused
+from portal.core.errors import Refused, show_refusal
 from portal.core.permissions import require
 from portal.extensions import db
 
 bp = Blueprint("bids", __name__)
 
 
-def add_refusal(form: Any, exc: Refused) -> None:
-    if exc.field and exc.field in form:
-        form[exc.field].errors = list(form[exc.field].errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 def refused_sealed(exc: SealedAccessRefused) -> NoReturn:
@@ -140,7 +135,7 @@ def start(reference: str) -> Any:
                 organisation=organisation, by=current_user))
         except Refused as exc:
             db.session.rollback()
-            add_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             return redirect(url_for("bids.edit", bid_id=bid.id))
     return render_template("bids/start.html", call=call, form=form, title=_("Interessenbekundung beginnen"))
@@ -200,7 +195,7 @@ def edit(bid_id: int) -> Any:
         commit_with_retry(lambda: _save(bid.id, form))
     except Refused as exc:
         db.session.rollback()
-        add_refusal(form, exc)
+        show_refusal(form, exc)
         return _render_edit(db.session.get(Bid, bid_id), form, status=409 if isinstance(exc, services.DeadlinePassed) else 422)
     bid = db.session.get(Bid, bid_id)
     status, stored = _store_uploads(bid, form)
@@ -247,7 +242,7 @@ def _store_uploads(bid: Bid, form: Any) -> tuple[int, int]:
                 criterion=criterion))
         except Refused as exc:
             db.session.rollback()
-            add_refusal(form, exc)
+            show_refusal(form, exc)
             too_large = len(data) > services.attachment_max_bytes() or "größer" in str(exc.message)
             return (413 if too_large else 422), stored
         stored += 1
@@ -303,7 +298,7 @@ def submit(bid_id: int) -> Any:
                 db.session.get(Bid, bid_id), by=current_user, confirmed_fingerprint=form.fingerprint.data or None))
         except Refused as exc:
             db.session.rollback()
-            add_refusal(form, exc)
+            show_refusal(form, exc)
             status = 409
             bid = db.session.get(Bid, bid_id)
             summary = services.build_summary(bid, by=current_user, version=bid.version_count + 1)
@@ -331,7 +326,7 @@ def withdraw(bid_id: int) -> Any:
             version = commit_with_retry(lambda: services.withdraw_bid(db.session.get(Bid, bid_id), by=current_user))
         except Refused as exc:
             db.session.rollback()
-            add_refusal(form, exc)
+            show_refusal(form, exc)
             status = 409
         else:
             flash(_("Ihre Interessenbekundung wurde zurückgezogen."), "success")

@@ -38,9 +38,8 @@ from portal.calls.models import Call, CallState, Criterion, CriterionKind, Docum
 from portal.calls.permissions import can_amend_call, can_answer_questions, can_cancel_call, can_edit_call, can_manage_calls
 from portal.calls.questions import merge_question, publish_answer, reword_question
 from portal.calls.services import CallFrozen
-from portal.calls.views import add_refusal
 from portal.consultation.services import all_consultations as consultation_choices
-from portal.core.errors import Refused
+from portal.core.errors import Refused, show_refusal
 from portal.core.permissions import require
 from portal.extensions import db
 
@@ -76,7 +75,7 @@ def _attempt(form: Any, action: Callable[[], Any]) -> bool:
         raise
     except Refused as exc:
         db.session.rollback()
-        add_refusal(form, exc)
+        show_refusal(form, exc)
         return False
     db.session.commit()
     return True
@@ -284,7 +283,7 @@ def amend(call_id: int) -> Any:
             db.session.rollback()
             if exc.field and exc.field.startswith(("call.", "lot.", "criterion.")):
                 exc.field = amendment_field_name(exc.field)
-            add_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Die Änderungsbekanntmachung ist veröffentlicht."), "success")

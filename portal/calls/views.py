@@ -23,7 +23,7 @@ from portal.calls.permissions import can_ask_question, can_follow_call, can_view
 from portal.calls.questions import ask_question
 from portal.calls.state import STATE_GROUPS
 from portal.calls.trail import call_trail
-from portal.core.errors import Refused
+from portal.core.errors import Refused, show_refusal
 from portal.core.permissions import require
 from portal.core.time import now
 from portal.extensions import db
@@ -40,12 +40,6 @@ PUBLIC_PAGE_OPTIONS = (
 )
 
 
-def add_refusal(form: Any, exc: Refused) -> None:
-    """Show a service's refusal next to the field it names, else at the top."""
-    if exc.field and exc.field in form:
-        form[exc.field].errors = list(form[exc.field].errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 def load_public_call(reference: str, *, options: tuple[Any, ...] = PUBLIC_PAGE_OPTIONS) -> Call:
@@ -160,7 +154,7 @@ def ask(reference: str) -> Any:
             ask_question(call, organisation=organisation, text=form.text.data, by=current_user)
         except Refused as exc:
             db.session.rollback()
-            add_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Ihre Frage ist eingegangen. Die Antwort wird für alle veröffentlicht – ohne Ihren Namen und den Ihres Trägers."), "success")

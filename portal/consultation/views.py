@@ -32,7 +32,7 @@ from portal.consultation.models import (
 )
 from portal.consultation.report import build_report, report_csv, report_pdf
 from portal.consultation.sections import compare_versions
-from portal.core.errors import Refused
+from portal.core.errors import Refused, show_refusal
 from portal.core.i18n import current_language
 from portal.core.permissions import require
 from portal.extensions import db
@@ -60,13 +60,6 @@ def _load_comment(comment_id: int) -> Comment:
     return comment
 
 
-def _show_refusal(form: FlaskForm, exc: Refused) -> None:
-    """Put a refusal next to the field it concerns, or above the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 def _upload(form_field: Any) -> tuple[str, bytes] | None:
@@ -236,7 +229,7 @@ def comment(consultation_id: int) -> Any:
             )
         except Refused as exc:
             db.session.rollback()
-            _show_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             created = consultation.comments[-1]
             db.session.commit()
@@ -280,7 +273,7 @@ def edit_comment(comment_id: int) -> Any:
             services.edit_comment(comment, by=current_user, body=form.body.data or "")
         except Refused as exc:
             db.session.rollback()
-            _show_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Ihre Änderung ist gespeichert."), "success")
@@ -317,7 +310,7 @@ def hide_comment(comment_id: int) -> Any:
             services.hide_comment(comment, by=current_user, reason=form.reason.data, note=form.note.data or "")
         except Refused as exc:
             db.session.rollback()
-            _show_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Die Stellungnahme ist ausgeblendet; der Grund wird an ihrer Stelle angezeigt."), "success")
@@ -351,7 +344,7 @@ def create() -> Any:
             consultation = services.create_consultation(by=current_user, **_settings(form))
         except Refused as exc:
             db.session.rollback()
-            _show_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Das Beteiligungsverfahren ist angelegt. Prüfen Sie die Abschnitte und öffnen Sie es dann."), "success")
@@ -382,7 +375,7 @@ def edit(consultation_id: int) -> Any:
             services.update_draft(consultation, by=current_user, **_settings(form))
         except Refused as exc:
             db.session.rollback()
-            _show_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Änderungen gespeichert."), "success")
@@ -406,7 +399,7 @@ def manage(consultation_id: int) -> Any:
             services.add_document(consultation, by=current_user, filename=upload[0], data=upload[1])
         except Refused as exc:
             db.session.rollback()
-            _show_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Das Dokument ist angefügt."), "success")
@@ -457,7 +450,7 @@ def respond(comment_id: int) -> Any:
                                    changed_section=form.changed_section.data)
         except Refused as exc:
             db.session.rollback()
-            _show_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Die Antwort ist als Entwurf gespeichert; sie wird mit der Abwägung veröffentlicht."), "success")
@@ -478,7 +471,7 @@ def new_version(consultation_id: int) -> Any:
                                                note=form.note.data or "")
         except Refused as exc:
             db.session.rollback()
-            _show_refusal(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Die überarbeitete Fassung ist veröffentlicht."), "success")

@@ -29,6 +29,18 @@ class NotPermitted(Refused):
     """The acting user may not do this; views answer 403 (or 404)."""
 
 
+def show_refusal(form: Any, refusal: Refused) -> None:
+    """Put a service's refusal next to the field it names, else above the form.
+
+    The form keeps everything the user typed; the caller rolls back.
+    """
+    field = getattr(form, refusal.field, None) if refusal.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, refusal.message]
+    else:
+        form.form_errors.append(refusal.message)
+
+
 ERROR_TEXTS = {
     400: (_l("Ungültige Anfrage"), _l("Die Anfrage konnte nicht verarbeitet werden. Bitte prüfen Sie Ihre Eingaben.")),
     403: (_l("Zugriff verweigert"), _l("Sie haben keine Berechtigung für diese Seite oder Aktion.")),
