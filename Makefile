@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := portal:create_app
 
-.PHONY: run test install translations migrate demo bench messages clean check-python
+.PHONY: run test install system-packages runtime-packages translations migrate demo bench messages clean check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 oder neuer wird benötigt (gefunden: %s)" % sys.version.split()[0])'
@@ -22,6 +22,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Debian packages outside Python (Chromium, Pango/HarfBuzz for PDFs, pdftotext, wrk).
+system-packages:
+	@bash tools/system-packages.sh
+
+runtime-packages:
+	@bash tools/system-packages.sh run
+
 # Compile every domain's English catalogue (German is the source language).
 translations: install
 	$(BIN)/python tools/i18n.py compile
@@ -34,17 +41,17 @@ messages: install
 migrate: translations
 	$(BIN)/flask db upgrade
 
-demo: migrate
+demo: runtime-packages migrate
 	$(BIN)/flask demo load --if-empty
 
 run: demo
 	@echo "IBV-Portal läuft auf http://127.0.0.1:$(PORT) (Demo-Zugänge: siehe README.md)"
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-test: translations
+test: system-packages translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: translations
+bench: system-packages translations
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
