@@ -84,3 +84,16 @@ class AuditAction(StrEnum):
     BID_CONTENT_READ = "bid.content_read"
     BID_OPENING_STARTED = "bid.opening_started"
     BID_OPENING_CONFIRMED = "bid.opening_confirmed"
+
+    # awards
+    AWARD_POLICY_CHANGED = "award.policy_changed"
+    AWARD_PROPOSED = "award.proposed"
+    AWARD_RETURNED = "award.returned"
+    AWARD_APPROVED = "award.approved"
+    AWARD_LETTERS_SENT = "award.letters_sent"
+    AWARD_LETTER_READ = "award.letter_read"
+    AWARD_STANDSTILL_ENDED = "award.standstill_ended"
+    AWARD_NOTICE_PUBLISHED = "award.notice_published"
+    CANCELLATION_LETTERS_SENT = "award.cancellation_letters_sent"
+    OBJECTION_LODGED = "objection.lodged"
+    OBJECTION_ANSWERED = "objection.answered"

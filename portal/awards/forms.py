@@ -1,0 +1,52 @@
+"""Forms for proposing, approving and returning awards, the policy, objections and answers."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class ProposalForm(FlaskForm):
+    outcome = RadioField(_l("Entscheidung"), choices=[("ranking", _l("Nach der Rangfolge vergeben")),
+                                                     ("choice", _l("An die unten gewählte(n) Interessenbekundung(en) vergeben")),
+                                                     ("no_award", _l("Los nicht vergeben"))],
+                         default="ranking", validators=[InputRequired(message=_l("Bitte wählen Sie eine Entscheidung."))])
+    winners = SelectMultipleField(_l("Interessenbekundung(en)"), coerce=int, choices=[], validate_choice=False,
+                                  option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
+    deviation_reason = TextAreaField(_l("Begründung einer Abweichung von der Rangfolge (wird veröffentlicht)"),
+                                     validators=[Optional(), Length(max=5000)])
+    no_award_reason = TextAreaField(_l("Begründung, wenn das Los nicht vergeben wird (wird veröffentlicht)"),
+                                    validators=[Optional(), Length(max=5000)])
+    revision_reason = TextAreaField(_l("Grund der Überarbeitung (nur während der Stillhaltefrist)"),
+                                    validators=[Optional(), Length(max=5000)])
+
+
+class ApprovalForm(FlaskForm):
+    pass
+
+
+class ReturnForm(FlaskForm):
+    reason = TextAreaField(_l("Begründung der Rückgabe"),
+                           validators=[DataRequired(message=_l("Bitte begründen Sie die Rückgabe.")), Length(max=5000)])
+
+
+class PolicyForm(FlaskForm):
+    several_winners = BooleanField(_l("Ein Los mit mehreren Stellen geht an so viele Träger, wie es ganze Stellen hat"))
+    publish_other_bids = BooleanField(_l("In der Bekanntmachung auch die übrigen zugelassenen Interessenbekundungen "
+                                         "anonymisiert („Bewerbung B“, „C“ …) mit ihren Punkten zeigen"))
+
+
+class ObjectionForm(FlaskForm):
+    organisation_id = SelectField(_l("Im Namen von"), coerce=int, validators=[InputRequired()])
+    text = TextAreaField(_l("Ihre Rüge mit Begründung"),
+                         validators=[DataRequired(message=_l("Bitte begründen Sie Ihre Rüge.")), Length(max=20000)])
+
+
+class AnswerForm(FlaskForm):
+    verdict = RadioField(_l("Ergebnis"), choices=[("rejected", _l("Rüge zurückweisen")),
+                                                  ("upheld", _l("Rüge abhelfen (Vergabe wird überarbeitet)"))],
+                         validators=[InputRequired(message=_l("Bitte wählen Sie ein Ergebnis."))])
+    answer = TextAreaField(_l("Begründung (wird dem Träger geschickt)"),
+                           validators=[DataRequired(message=_l("Bitte begründen Sie die Antwort.")), Length(max=20000)])
