@@ -81,6 +81,7 @@ def _register_domains(app: Flask) -> None:
     from portal.demo import init_app as init_demo
     from portal.mail import init_app as init_mail
     from portal.ops import init_app as init_ops
+    from portal.review import init_app as init_review
 
     app.register_blueprint(core_bp)
     init_audit(app)
@@ -90,6 +91,7 @@ def _register_domains(app: Flask) -> None:
     init_consultation(app)
     init_calls(app)
     init_bids(app)
+    init_review(app)
     init_awards(app)
     init_demo(app)
 

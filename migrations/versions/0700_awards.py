@@ -1,7 +1,7 @@
 """awards
 
 Revision ID: 0700_awards
-Revises: 0500_bids
+Revises: 0600_review
 Create Date: 2026-12-07 18:03:28.569808
 
 Awards: decisions per lot (four eyes), winners, rounds of information letters
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0700_awards'
-down_revision = '0500_bids'
+down_revision = '0600_review'
 branch_labels = None
 depends_on = None
 

@@ -85,6 +85,21 @@ class AuditAction(StrEnum):
     BID_OPENING_STARTED = "bid.opening_started"
     BID_OPENING_CONFIRMED = "bid.opening_confirmed"
 
+    # review
+    REVIEWER_ASSIGNED = "review.reviewer_assigned"
+    REVIEWER_REMOVED = "review.reviewer_removed"
+    REVIEW_CHAIR_NAMED = "review.chair_named"
+    CONFLICT_DECLARED = "review.conflict_declared"
+    ELIGIBILITY_DECIDED = "review.eligibility_decided"
+    REVIEW_SUBMITTED = "review.submitted"
+    REVIEW_REOPENED = "review.reopened"
+    SCORE_CONSOLIDATED = "review.score_consolidated"
+    CONSOLIDATION_CLOSED = "review.consolidation_closed"
+    RANKING_FIXED = "review.ranking_fixed"
+    TIE_DRAW_RECORDED = "review.draw_recorded"
+    REVIEW_ACCESS_REFUSED = "review.access_refused"
+    SCORES_EXPORTED = "review.scores_exported"
+
     # awards
     AWARD_POLICY_CHANGED = "award.policy_changed"
     AWARD_PROPOSED = "award.proposed"

@@ -2,8 +2,9 @@
 
 Sealing rule (Annex IV (b), (d)–(f)): contents are readable by the bidding
 organisation's own members, and by anybody else only after the opening was
-confirmed by a second officer, and then only by officers. Administrators
-never read bids by virtue of their role.
+confirmed by a second officer, and then only by officers and by the review
+panel of the bid's lot without a conflict of interest. Administrators never
+read bids by virtue of their role.
 """
 from __future__ import annotations
 
@@ -66,11 +67,21 @@ def call_is_opened(call: Call) -> bool:
 
 
 def can_read_bid_contents(user: Any, bid: Bid) -> bool:
+    """Own bids always; after the confirmed opening officers, and the review panel of the bid's lot.
+
+    A declared conflict of interest for the bidding organisation shuts out
+    everyone, officers included (`portal.review.permissions`). Reviewers and
+    the chair read only bids that count, after declaring "no conflict".
+    """
+    from portal.review.permissions import has_conflict, may_read_as_panel
+
     if not is_signed_in(user):
         return False
     if is_own_bid(user, bid):
         return True
-    return is_officer(user) and call_is_opened(bid.call)
+    if not call_is_opened(bid.call) or has_conflict(user, bid):
+        return False
+    return is_officer(user) or may_read_as_panel(user, bid)
 
 
 def deadline_passed(call: Call, at: datetime | None = None) -> bool:
