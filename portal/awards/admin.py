@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice
 
 from portal.awards import ranking, services
 from portal.awards.forms import AnswerForm, ApprovalForm, PolicyForm, ProposalForm, ReturnForm
@@ -54,7 +55,7 @@ def _lot_rows(call: Call, overrides: dict[str, Any]) -> list[dict[str, Any]]:
     for lot in call.lots:
         snap = ranking.snapshot(ranking.live_ranking(lot))
         proposal = overrides.get(f"proposal-{lot.id}") or ProposalForm(prefix=f"lot{lot.id}")
-        proposal.winners.choices = [(e["bid_id"], f"{e['rank']}. {e['organisation_name']} ({e['total']})")
+        proposal.winners.choices = [SelectChoice(str(e["bid_id"]), f"{e['rank']}. {e['organisation_name']} ({e['total']})")
                                     for e in ranking.eligible(snap)]
         decision = pending.get(lot.id)
         rows.append({

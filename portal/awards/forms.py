@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.accounts.forms import MultiCheckboxField
 
 
 class ProposalForm(FlaskForm):
-    outcome = RadioField(_l("Entscheidung"), choices=[("ranking", _l("Nach der Rangfolge vergeben")),
-                                                     ("choice", _l("An die unten gewählte(n) Interessenbekundung(en) vergeben")),
-                                                     ("no_award", _l("Los nicht vergeben"))],
+    outcome = RadioField(_l("Entscheidung"), choices=[SelectChoice("ranking", _l("Nach der Rangfolge vergeben")),
+                                                     SelectChoice("choice", _l("An die unten gewählte(n) Interessenbekundung(en) vergeben")),
+                                                     SelectChoice("no_award", _l("Los nicht vergeben"))],
                          default="ranking", validators=[InputRequired(message=_l("Bitte wählen Sie eine Entscheidung."))])
-    winners = SelectMultipleField(_l("Interessenbekundung(en)"), coerce=int, choices=[], validate_choice=False,
-                                  option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
+    winners = MultiCheckboxField(_l("Interessenbekundung(en)"), coerce=int, choices=[], validate_choice=False)
     deviation_reason = TextAreaField(_l("Begründung einer Abweichung von der Rangfolge (wird veröffentlicht)"),
                                      validators=[Optional(), Length(max=5000)])
     no_award_reason = TextAreaField(_l("Begründung, wenn das Los nicht vergeben wird (wird veröffentlicht)"),
@@ -45,8 +46,8 @@ class ObjectionForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    verdict = RadioField(_l("Ergebnis"), choices=[("rejected", _l("Rüge zurückweisen")),
-                                                  ("upheld", _l("Rüge abhelfen (Vergabe wird überarbeitet)"))],
+    verdict = RadioField(_l("Ergebnis"), choices=[SelectChoice("rejected", _l("Rüge zurückweisen")),
+                                                  SelectChoice("upheld", _l("Rüge abhelfen (Vergabe wird überarbeitet)"))],
                          validators=[InputRequired(message=_l("Bitte wählen Sie ein Ergebnis."))])
     answer = TextAreaField(_l("Begründung (wird dem Träger geschickt)"),
                            validators=[DataRequired(message=_l("Bitte begründen Sie die Antwort.")), Length(max=20000)])
