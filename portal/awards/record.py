@@ -144,7 +144,7 @@ def build_record(call: Call) -> ProcurementRecord:
     # 1. Publication, amendments, questions
     publication = Section("publication", "Veröffentlichung und Änderungen")
     when, who = _actor(grouped, "call.published")
-    publication.steps.append(Step(when or call.published_at, names(who), f"Aufruf {call.reference} veröffentlicht",
+    publication.steps.append(Step(when or call.published_at, names(who) if when else "", f"Aufruf {call.reference} veröffentlicht",
                                   f"{call.title}. Frist: {call.submission_deadline:%Y-%m-%d %H:%M} UTC. "
                                   f"Stillhaltefrist: {call.standstill_days} Tage." if call.submission_deadline else call.title))
     criteria = "; ".join(f"{c.code} {c.title} ({c.weight} %)" if c.kind == CriterionKind.SCORED else f"{c.code} {c.title} (Eignung)"
