@@ -26,6 +26,7 @@ STEPS: list[str] = [
     "portal.demo.consultation",
     "portal.demo.calls",
     "portal.demo.bids",
+    "portal.demo.review",
     # Keep last: signs a checkpoint over the whole demo log.
     "portal.demo.transparency",
 ]

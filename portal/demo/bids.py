@@ -48,12 +48,14 @@ def load(ctx: DemoContext) -> None:
             portal_time.install_clock(previous)
 
 
-def _call(ctx: DemoContext, officer: Any, *, deadline: Any) -> Call:
+def _call(ctx: DemoContext, officer: Any, *, deadline: Any, suffix: str = "VORLAUF",
+          title: str = "Kommunales Integrationsmanagement – Vorlauf (Frist abgelaufen)",
+          summary: str = "Demo: ein früheres Verfahren, dessen Frist abgelaufen ist. Hier kann die Öffnung durch zwei "
+                         "Personen erprobt werden.") -> Call:
     data = ctx.kim["call"]
     year = portal_time.now().year
     call = create_call(
-        by=officer, reference=f"KIM-{year}-VORLAUF", title="Kommunales Integrationsmanagement – Vorlauf (Frist abgelaufen)",
-        summary="Demo: ein früheres Verfahren, dessen Frist abgelaufen ist. Hier kann die Öffnung durch zwei Personen erprobt werden.",
+        by=officer, reference=f"KIM-{year}-{suffix}", title=title, summary=summary,
         description="Für zwei Regionen wurden Träger für das Case Management gesucht.",
         contact="Kreis Siegen-Wittgenstein, Kommunales Integrationszentrum",
         question_deadline=deadline - timedelta(days=10), submission_deadline=deadline,

@@ -11,9 +11,17 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from portal.review import models, permissions  # noqa: F401  (register the tables)
+    from portal.review import admin, models, permissions, views  # noqa: F401  (register the tables)
     from portal.review.services import DEFAULT_JUSTIFICATION_MIN_CHARS
 
     app.config.setdefault("REVIEW_JUSTIFICATION_MIN_CHARS", DEFAULT_JUSTIFICATION_MIN_CHARS)
+    from portal.review.labels import register
+    from portal.review.services import format_decimal
+
+    register()
+
+    app.jinja_env.filters.setdefault("decimal_de", format_decimal)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
     for name in permissions.__all__:
         app.jinja_env.globals[name] = getattr(permissions, name)

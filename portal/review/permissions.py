@@ -14,7 +14,7 @@ from typing import Any
 from flask import g, has_request_context
 from sqlalchemy import select
 
-from portal.accounts.permissions import is_observer, is_officer
+from portal.accounts.permissions import is_observer, is_officer, is_reviewer
 from portal.bids.models import Bid, BidState
 from portal.calls.models import Call, CallState, Lot
 from portal.core.permissions import is_signed_in
@@ -45,7 +45,7 @@ __all__ = [
     "can_record_draw",
     "can_view_ranking",
     "can_export_scores",
-    "has_review_work",
+    "can_open_review_index",
 ]
 
 #: States in which the panel may still be set up.
@@ -167,8 +167,9 @@ def can_view_review_details(user: Any, call: Call) -> bool:
     return (is_officer(user) or is_chair(user, call)) and call.state in REVIEWED_STATES
 
 
-def has_review_work(user: Any, call: Call) -> bool:
-    return call.state in REVIEW_STATES and any(a.user_id == user.id for a in _panel(call.id)) if is_signed_in(user) else False
+def can_open_review_index(user: Any) -> bool:
+    """The "Begutachtung" entry point: reviewers (and chairs), officers, observers."""
+    return is_reviewer(user) or is_officer(user) or is_observer(user)
 
 
 def can_declare(user: Any, lot: Lot) -> bool:

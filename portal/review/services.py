@@ -274,7 +274,7 @@ def decide_eligibility(bid: Bid, criterion: Criterion, *, met: bool, reason: str
     reason = (reason or "").strip()
     if not reason:
         raise Refused(_l("Bitte begründen Sie die Feststellung zu %(code)s.", code=criterion.code),
-                      field=f"reason-{criterion.id}")
+                      field=f"reason_{criterion.id}")
     decision = db.session.scalar(select(EligibilityDecision).where(
         EligibilityDecision.bid_id == bid.id, EligibilityDecision.criterion_id == criterion.id))
     previous = None if decision is None else {"met": decision.met, "reason": decision.reason}
@@ -363,10 +363,10 @@ def save_scores(bid: Bid, entries: dict[int, tuple[Any, str]], *, by: Any) -> li
             raise Refused(_l("Dieses Kriterium wird in Los %(number)s nicht bewertet.", number=lot.number))
         if raw_points in (None, "") and not (raw_text or "").strip():
             continue
-        points = _check_points(call, raw_points, f"points-{criterion_id}", problems)
-        text = _check_text(raw_text, f"justification-{criterion_id}", problems, minimum=justification_min_chars(),
+        points = _check_points(call, raw_points, f"points_{criterion_id}", problems)
+        text = _check_text(raw_text, f"justification_{criterion_id}", problems, minimum=justification_min_chars(),
                            what=criterion.code)
-        if points is not None and f"justification-{criterion_id}" not in problems:
+        if points is not None and f"justification_{criterion_id}" not in problems:
             valid.append((criterion, points, text))
     if problems:
         raise InvalidEntries(problems)
@@ -554,14 +554,14 @@ def consolidate_bid(bid: Bid, entries: dict[int, tuple[Any, str]], *, by: Any) -
         criterion = criteria.get(criterion_id)
         if criterion is None:
             raise Refused(_l("Dieses Kriterium wird in Los %(number)s nicht bewertet.", number=lot.number))
-        points = _check_points(call, raw_points, f"points-{criterion_id}", problems)
+        points = _check_points(call, raw_points, f"points_{criterion_id}", problems)
         reason = (raw_reason or "").strip()
         median = statistics[(bid.id, criterion_id)].median if (bid.id, criterion_id) in statistics else None
         if points is not None and median is not None and Decimal(points) != median and not reason:
-            problems[f"reason-{criterion_id}"] = _l(
+            problems[f"reason_{criterion_id}"] = _l(
                 "%(code)s: Die Punktzahl weicht vom Median der Gutachten (%(median)s) ab. Bitte begründen Sie das.",
                 code=criterion.code, median=format_decimal(median))
-        if points is not None and f"reason-{criterion_id}" not in problems:
+        if points is not None and f"reason_{criterion_id}" not in problems:
             valid.append((criterion, points, reason, median))
     if problems:
         raise InvalidEntries(problems)
@@ -587,9 +587,16 @@ def consolidate_bid(bid: Bid, entries: dict[int, tuple[Any, str]], *, by: Any) -
     return saved
 
 
-def format_decimal(value: Decimal) -> str:
-    """1.5 → "1,5", 3 → "3" (German decimal comma, no trailing zeros)."""
-    text = f"{value.normalize():f}" if value == value.to_integral() else f"{value.quantize(Decimal('0.01')).normalize():f}"
+def format_decimal(value: Decimal | None) -> str:
+    """German spelling of an exact value: 3 → "3", 1.5 → "1,5", 73.334 → "73,334"; long fractions (a mean of
+    thirds) are shown to two places."""
+    if value is None:
+        return "–"
+    if value == value.to_integral():
+        text = str(value.to_integral())
+    else:
+        exact = value.normalize()
+        text = f"{exact:f}" if -exact.as_tuple().exponent <= 3 else f"{value.quantize(Decimal('0.01')):f}"
     return text.replace(".", ",")
 
 

@@ -194,15 +194,15 @@ def test_score_outside_the_scale_and_missing_justification(panel: Any, reviewer:
     k1, k2, *_ = scored_criteria(panel)
     with pytest.raises(services.InvalidEntries) as bad:
         services.save_scores(bid, {k1.id: (6, JUSTIFICATION), k2.id: ("-1", JUSTIFICATION)}, by=reviewer)
-    assert set(bad.value.problems) == {f"points-{k1.id}", f"points-{k2.id}"}
-    assert "zwischen 0 und 5" in str(bad.value.problems[f"points-{k1.id}"])
+    assert set(bad.value.problems) == {f"points_{k1.id}", f"points_{k2.id}"}
+    assert "zwischen 0 und 5" in str(bad.value.problems[f"points_{k1.id}"])
     with pytest.raises(services.InvalidEntries) as missing:
         services.save_scores(bid, {k1.id: (3, ""), k2.id: (3, "zu kurz")}, by=reviewer)
-    assert set(missing.value.problems) == {f"justification-{k1.id}", f"justification-{k2.id}"}
-    assert "mindestens 30 Zeichen, bisher 7" in str(missing.value.problems[f"justification-{k2.id}"])
+    assert set(missing.value.problems) == {f"justification_{k1.id}", f"justification_{k2.id}"}
+    assert "mindestens 30 Zeichen, bisher 7" in str(missing.value.problems[f"justification_{k2.id}"])
     with pytest.raises(services.InvalidEntries) as no_points:
         services.save_scores(bid, {k1.id: ("", JUSTIFICATION)}, by=reviewer)
-    assert list(no_points.value.problems) == [f"points-{k1.id}"]
+    assert list(no_points.value.problems) == [f"points_{k1.id}"]
     assert db.session.scalars(select(Score)).all() == []  # nothing saved from a bad form
 
 
@@ -297,11 +297,11 @@ def test_consolidation_median_reason_close_and_no_change_afterwards(panel: Any, 
     # K1: median 3.5, so 4 differs and needs a reason; other criteria agree (median = points).
     with pytest.raises(services.InvalidEntries) as refusal:
         services.consolidate_bid(anker, entries(panel, POINTS["Anker e. V."], ""), by=chair)
-    assert list(refusal.value.problems) == [f"reason-{k1.id}"]
-    assert "Median der Gutachten (3,5)" in str(refusal.value.problems[f"reason-{k1.id}"])
+    assert list(refusal.value.problems) == [f"reason_{k1.id}"]
+    assert "Median der Gutachten (3,5)" in str(refusal.value.problems[f"reason_{k1.id}"])
     with pytest.raises(services.InvalidEntries) as scale:
         services.consolidate_bid(anker, {k1.id: (9, "weil")}, by=chair)
-    assert list(scale.value.problems) == [f"points-{k1.id}"]
+    assert list(scale.value.problems) == [f"points_{k1.id}"]
     with pytest.raises(Refused, match="noch nicht abgeschlossen werden.*Brücke gGmbH"):
         services.close_consolidation(panel, by=chair)
     for name, bid in bids.items():
