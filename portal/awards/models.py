@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+# The models referred to by name below must be mapped whenever these are, whatever imports first.
+import portal.accounts.models  # noqa: F401
+import portal.bids.models  # noqa: F401
+import portal.mail.models  # noqa: F401
 from portal.core.time import now
 from portal.db import UTCDateTime, enum_type
 from portal.extensions import db
