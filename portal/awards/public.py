@@ -1,6 +1,8 @@
 """Public award notices (/vergaben): the list of all awards, one notice per call, its JSON and Atom feed."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Response, abort, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from portal.awards.models import AwardNotice
 from portal.calls import feeds
 from portal.calls.feeds import FeedEntry
 from portal.calls.models import Call, CallState
+from portal.core.time import now
 from portal.extensions import db
 
 bp = Blueprint("awards_public", __name__, url_prefix="/vergaben")
@@ -29,8 +32,14 @@ def index() -> str:
 
 @bp.get("/feed.atom")
 def feed() -> Response:
-    calls = [n.call for n in _notices()]
-    return feeds.atom_response(calls, title=_("Vergaben"), self_url=url_for("awards_public.feed", _external=True))
+    """Only the award notices (the call feeds carry them among the call's other news)."""
+    notices = _notices()
+    entries = sorted(notice_entries([n.call for n in notices]), key=lambda e: e.updated, reverse=True)
+    self_url = url_for("awards_public.feed", _external=True)
+    body = render_template("calls/feed.xml", title=_("Vergaben"), self_url=self_url, entries=entries,
+                           updated=entries[0].updated if entries else now(),
+                           feed_id=f"tag:{urlsplit(self_url).hostname or 'localhost'},2026:{urlsplit(self_url).path}")
+    return Response(body, mimetype="application/atom+xml")
 
 
 def _notice(reference: str) -> AwardNotice:

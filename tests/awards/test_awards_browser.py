@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 

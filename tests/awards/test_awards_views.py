@@ -176,3 +176,4 @@ def test_public_notice_on_call_page_list_json_and_feeds(app, client, clock, stan
     for feed in ("/vergaben/feed.atom", f"/aufrufe/{reference}/feed.atom", "/aufrufe/feed.atom"):
         body = client.get(feed).text
         assert f"Vergabebekanntmachung zu {reference}" in body, feed
+    assert "Neuer Aufruf" not in client.get("/vergaben/feed.atom").text  # only award notices
