@@ -97,6 +97,22 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+def signed_in_tab(browser: Any, app: Flask, live_server: LiveServer, user: Any) -> Any:
+    """A browser tab carrying the session cookie of `user`, second factor passed."""
+    from portal.extensions import db
+    from tests.conftest import login
+
+    client = app.test_client()
+    login(client, user)
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    db.session.commit()  # reading the user began a transaction; SQLite's write lock must be free for the server
+    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", base_url=live_server.url)
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    tab = context.new_page()
+    tab.set_default_timeout(15000)
+    return tab
+
+
 def check_a11y(page: Any) -> None:
     """Fail with a readable list if axe-core finds any violation on this page."""
     from axe_playwright_python.sync_playwright import Axe

@@ -233,8 +233,11 @@ def can_decide_eligibility(user: Any, bid: Bid) -> bool:
 
 
 def can_consolidate(user: Any, lot: Lot) -> bool:
-    """Open the consolidation page of a lot (whether it is ready is the service's refusal)."""
-    return is_chair(user, lot.call) and lot.call.state in REVIEW_STATES
+    """Open the consolidation page of a lot (whether it is ready is the service's refusal).
+
+    A chair who also reviews the lot sees the others' scores only after submitting their own.
+    """
+    return is_chair(user, lot.call) and lot.call.state in REVIEW_STATES and can_see_scores(user, lot)
 
 
 def can_record_draw(user: Any, lot: Lot) -> bool:

@@ -14,24 +14,13 @@ from sqlalchemy import select
 
 from portal.bids.models import Bid
 from portal.extensions import db
-from tests.browser_support import check_a11y
-from tests.conftest import login
+from tests.browser_support import check_a11y, signed_in_tab
 from tests.pdf_samples import valid_pdf
 
 pytestmark = pytest.mark.browser
 
 
-def tab_for(browser: Any, app: Any, live_server: Any, user: Any) -> Any:
-    """A browser tab signed in as `user` (with the second factor passed)."""
-    client = app.test_client()
-    login(client, user)
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    db.session.commit()  # free SQLite's write lock for the server
-    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", base_url=live_server.url)
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    tab = context.new_page()
-    tab.set_default_timeout(15000)
-    return tab
+tab_for = signed_in_tab
 
 
 def click(tab: Any, label: str) -> None:

@@ -10,24 +10,10 @@ import icalendar
 import pytest
 
 from portal.extensions import db
-from tests.browser_support import check_a11y
-from tests.conftest import login
+from tests.browser_support import check_a11y, signed_in_tab
 
 pytestmark = pytest.mark.browser
 KIM = json.loads((Path(__file__).resolve().parents[2] / "portal" / "demo" / "kim-siegen-wittgenstein.json").read_text())["call"]
-
-
-def signed_in_tab(browser: Any, app: Any, live_server: Any, user: Any) -> Any:
-    """A browser tab carrying the session cookie of `user` (there is no sign-in page in this branch's scope)."""
-    client = app.test_client()
-    login(client, user)
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    db.session.commit()  # reading the user began a transaction; SQLite's write lock must be free for the server
-    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", base_url=live_server.url)
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    tab = context.new_page()
-    tab.set_default_timeout(15000)
-    return tab
 
 
 def submit(tab: Any, label: str) -> None:

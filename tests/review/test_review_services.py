@@ -324,3 +324,16 @@ def test_consolidation_median_reason_close_and_no_change_afterwards(panel: Any, 
         services.reopen_review(panel, by=reviewer, reason="zu spät")
     with pytest.raises(Refused, match="abgeschlossen"):
         services.decide_eligibility(anker, panel.call.criteria_for(panel)[0], met=False, reason="zu spät", by=chair)
+
+
+def test_a_chair_who_reviews_sees_scores_only_after_submitting(panel: Any, officer: Any, chair: Any,
+                                                               reviewer: Any, bids: Any) -> None:
+    from portal.review.permissions import can_consolidate
+
+    services.assign_reviewer(panel, chair, by=officer)
+    declare_all(panel, reviewer)
+    score_all(panel, reviewer, POINTS)
+    assert not can_consolidate(chair, panel) and not can_see_scores(chair, panel)
+    declare_all(panel, chair)
+    score_all(panel, chair, POINTS)
+    assert can_consolidate(chair, panel) and can_see_scores(chair, panel)

@@ -211,3 +211,42 @@ def test_csv_export_anonymised(scene: dict[str, Any], reviewer: Any, officer: An
     assert "Rita Gutachterin" in named and "Rita Gutachterin" not in anonymous
     assert "Gutachter:in 1" in anonymous and JUSTIFICATION in anonymous and "Entwurf" in anonymous
     assert named.startswith("\ufeffAufruf,Los,Träger,Kriterium")
+
+
+def test_links_follow_the_predicates(scene: dict[str, Any], reviewer: Any, observer: Any, client: Any) -> None:
+    login(client, reviewer)
+    html = client.get(f"/begutachtung/lose/{scene['lot1'].id}").get_data(as_text=True)
+    assert f"/begutachtung/interessenbekundungen/{scene['anker'].id}\"" in html
+    assert f"/begutachtung/interessenbekundungen/{scene['bruecke'].id}\"" not in html  # conflict: no link
+    assert "/bewertungen\"" not in html  # scores hidden before submitting
+    login(client, observer)
+    overview = client.get(f"/verwaltung/aufrufe/{scene['call'].reference}/begutachtung").get_data(as_text=True)
+    assert "Abgeschlossene Bewertungen" in overview and "0 von 2" in overview
+    assert "Rita Gutachterin" not in overview and "bewertungen.csv" not in overview and "rangfolge" not in overview
+
+
+def test_officer_records_a_draw_on_the_ranking_page(officer: Any, officer2: Any, reviewer: Any, chair: Any,
+                                                    client: Any, clock: Any) -> None:
+    from tests.factories_review import review_lot
+
+    points = {"Anker e. V.": {"K1": 4, "K2": 4, "K3": 3, "K4": 3, "K5": 3},
+              "Brücke gGmbH": {"K1": 4, "K2": 4, "K3": 3, "K4": 3, "K5": 3}}
+    call, bids = make_opened_call(clock, officer, officer2, organisations=points)
+    review_lot(call.lots[0], officer, [reviewer], chair, bids, points)
+    anker, bruecke = bids["Anker e. V."].id, bids["Brücke gGmbH"].id
+    url = f"/verwaltung/aufrufe/{call.reference}/begutachtung/lose/1"
+    login(client, officer)
+    page = client.get(f"{url}/rangfolge").get_data(as_text=True)
+    assert "Los: noch nicht gezogen" in page and "Losentscheid festhalten" in page
+    missing = client.post(f"{url}/losentscheid/0", data={"draw0-place_1": bruecke, "draw0-place_2": anker})
+    assert missing.status_code == 422 and "bei der Ziehung anwesend" in missing.get_data(as_text=True)
+    same = client.post(f"{url}/losentscheid/0", data={"draw0-place_1": anker, "draw0-place_2": anker,
+                                                       "draw0-witness": "Petra Zeugin"})
+    assert same.status_code == 422 and "offenen Gleichstands" in same.get_data(as_text=True)
+    done = client.post(f"{url}/losentscheid/0", data={"draw0-place_1": bruecke, "draw0-place_2": anker,
+                                                       "draw0-witness": "Petra Zeugin, Rechnungsprüfung"})
+    assert done.status_code == 302
+    page = client.get(f"{url}/rangfolge").get_data(as_text=True)
+    assert "Los: gezogen am" in page and "Petra Zeugin, Rechnungsprüfung" in page
+    assert page.index("Brücke gGmbH") < page.index("Anker e. V.")
+    assert services.lot_is_decidable(call.lots[0])
