@@ -73,6 +73,7 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
 def _register_domains(app: Flask) -> None:
     from portal.accounts import init_app as init_accounts
     from portal.audit import init_app as init_audit
+    from portal.awards import init_app as init_awards
     from portal.consultation import init_app as init_consultation
     from portal.bids import init_app as init_bids
     from portal.calls import init_app as init_calls
@@ -91,6 +92,7 @@ def _register_domains(app: Flask) -> None:
     init_calls(app)
     init_bids(app)
     init_review(app)
+    init_awards(app)
     init_demo(app)
 
 

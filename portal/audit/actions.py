@@ -99,3 +99,16 @@ class AuditAction(StrEnum):
     TIE_DRAW_RECORDED = "review.draw_recorded"
     REVIEW_ACCESS_REFUSED = "review.access_refused"
     SCORES_EXPORTED = "review.scores_exported"
+
+    # awards
+    AWARD_POLICY_CHANGED = "award.policy_changed"
+    AWARD_PROPOSED = "award.proposed"
+    AWARD_RETURNED = "award.returned"
+    AWARD_APPROVED = "award.approved"
+    AWARD_LETTERS_SENT = "award.letters_sent"
+    AWARD_LETTER_READ = "award.letter_read"
+    AWARD_STANDSTILL_ENDED = "award.standstill_ended"
+    AWARD_NOTICE_PUBLISHED = "award.notice_published"
+    CANCELLATION_LETTERS_SENT = "award.cancellation_letters_sent"
+    OBJECTION_LODGED = "objection.lodged"
+    OBJECTION_ANSWERED = "objection.answered"

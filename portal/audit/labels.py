@@ -33,6 +33,18 @@ LABELS = {
     AuditAction.CONSULTATION_REPORT_PUBLISHED: _l("Beteiligungsbericht veröffentlicht"),
     AuditAction.CONSULTATION_VERSION_PUBLISHED: _l("Überarbeiteter Entwurf veröffentlicht"),
     AuditAction.COMMENT_HIDDEN: _l("Stellungnahme ausgeblendet"),
+    # awards: the public steps of the outcome
+    AuditAction.AWARD_POLICY_CHANGED: _l("Einstellungen zur Vergabe geändert"),
+    AuditAction.AWARD_PROPOSED: _l("Vergabe vorgeschlagen"),
+    AuditAction.AWARD_RETURNED: _l("Vergabevorschlag zurückgegeben"),
+    AuditAction.AWARD_APPROVED: _l("Vergabeentscheidung für ein Los freigegeben"),
+    AuditAction.AWARD_LETTERS_SENT: _l("Informationsschreiben versandt, Stillhaltefrist begonnen"),
+    AuditAction.AWARD_LETTER_READ: _l("Schreiben im Portal gelesen"),
+    AuditAction.AWARD_STANDSTILL_ENDED: _l("Stillhaltefrist abgelaufen"),
+    AuditAction.AWARD_NOTICE_PUBLISHED: _l("Vergabebekanntmachung veröffentlicht"),
+    AuditAction.CANCELLATION_LETTERS_SENT: _l("Schreiben zur Aufhebung versandt"),
+    AuditAction.OBJECTION_LODGED: _l("Rüge erhoben"),
+    AuditAction.OBJECTION_ANSWERED: _l("Rüge beantwortet"),
 }
 
 

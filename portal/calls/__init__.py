@@ -14,7 +14,7 @@ cli = Blueprint("calls_cli", __name__, cli_group="calls")
 
 @cli.cli.command("sweep")
 def sweep_command() -> None:
-    """Close calls whose deadline passed and send the 48/24-hour reminders."""
+    """Close calls whose deadline passed, send the 48/24-hour reminders, finalise awards after the standstill."""
     from portal.calls.notifications import send_deadline_reminders
     from portal.calls.services import close_due_calls
     from portal.extensions import db
@@ -25,7 +25,18 @@ def sweep_command() -> None:
         closed = close_due_calls()
         reminders = send_deadline_reminders()
         db.session.commit()
-    click.echo(f"{len(closed)} Aufruf(e) geschlossen, {reminders} Erinnerung(en) eingereiht.")
+        finalised = finalise_awards()
+    click.echo(f"{len(closed)} Aufruf(e) geschlossen, {reminders} Erinnerung(en) eingereiht, {finalised} Vergabe(n) bekannt gemacht.")
+
+
+def finalise_awards() -> int:
+    """Each call whose standstill ended becomes 'awarded' in its own transaction (portal.awards)."""
+    from portal.awards.services import finalise_due_awards
+    from portal.extensions import db
+
+    finalised = finalise_due_awards()
+    db.session.commit()
+    return len(finalised)
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,7 @@ however often a feed is fetched and wherever the portal is hosted.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,20 @@ def _tag(call: Call, suffix: str) -> str:
     return f"tag:{_host()},{day}:/aufrufe/{call.reference}{suffix}"
 
 
+#: Functions adding a later domain's entries for a list of calls (awards: the award
+#: notices), each with a fixed number of queries however many calls there are.
+EXTRA_ENTRIES: list[Callable[[list[Call]], list[FeedEntry]]] = []
+
+
+def register_feed_entries(source: Callable[[list[Call]], list[FeedEntry]]) -> None:
+    if source not in EXTRA_ENTRIES:
+        EXTRA_ENTRIES.append(source)
+
+
+def tag_uri(call: Call, suffix: str) -> str:
+    return _tag(call, suffix)
+
+
 def entries_for(call: Call) -> list[FeedEntry]:
     url = url_for("calls.show", reference=call.reference, _external=True)
     assert call.published_at is not None
@@ -64,8 +79,10 @@ def entries_for(call: Call) -> list[FeedEntry]:
 
 
 def atom_response(calls: list[Call], *, title: str, self_url: str) -> Response:
-    entries = sorted((e for call in calls if call.published_at for e in entries_for(call)),
-                     key=lambda e: e.updated, reverse=True)[:FEED_LIMIT]
+    published = [call for call in calls if call.published_at]
+    entries = [e for call in published for e in entries_for(call)]
+    entries += [e for source in EXTRA_ENTRIES for e in source(published)]
+    entries = sorted(entries, key=lambda e: e.updated, reverse=True)[:FEED_LIMIT]
     updated = entries[0].updated if entries else now()
     body = render_template("calls/feed.xml", title=title, self_url=self_url, entries=entries, updated=updated,
                            feed_id=f"tag:{_host()},2026:{urlsplit(self_url).path}")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -66,6 +67,12 @@ _STATE_ACTIONS = {
 }
 
 
+#: Sent after every state change of a call, inside its transaction:
+#: ``call_state_changed.send(call, previous=…, target=…, by=…)``. Later domains
+#: (awards: cancellation letters) connect to it; calls does not import them.
+call_state_changed = Namespace().signal("call-state-changed")
+
+
 #: Public procedure steps after which a signed checkpoint is issued (docs/transparency.md);
 #: amendments and published answers issue one too.
 CHECKPOINT_STEPS = frozenset({CallState.PUBLISHED, CallState.CANCELLED})
@@ -100,6 +107,7 @@ def set_call_state(call: Call, target: CallState, *, by: Any, reason: str | None
         checkpoint_after_commit()
     if target == CallState.CANCELLED and previous != CallState.DRAFT:
         notify_cancellation(call)
+    call_state_changed.send(call, previous=previous, target=target, by=by)
     return call
 
 

@@ -27,6 +27,7 @@ STEPS: list[str] = [
     "portal.demo.calls",
     "portal.demo.bids",
     "portal.demo.review",
+    "portal.demo.awards",
     # Keep last: signs a checkpoint over the whole demo log.
     "portal.demo.transparency",
 ]

@@ -1,0 +1,65 @@
+"""The awards' view of a lot's ranking: computed by `portal.review.ranking.rank_lot` only.
+
+A proposal stores a `snapshot` of the ranking it was made from (plain JSON,
+numbers as exact decimal strings). Letters, the award notice and the
+procurement record read that snapshot, so they show exactly what was decided
+on; approval refuses if the live ranking no longer matches it.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from portal.calls.models import Lot
+
+
+def live_ranking(lot: Lot) -> Any:
+    from portal.review.ranking import rank_lot
+
+    return rank_lot(lot)
+
+
+def lot_is_decidable(lot: Lot) -> bool:
+    from portal.review.services import lot_is_decidable as decidable
+
+    return bool(decidable(lot))
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def snapshot(ranking: Any) -> dict[str, Any]:
+    """The ranking as JSON: what a proposal, letter and notice are based on."""
+    return {
+        "lot_id": ranking.lot_id,
+        "final": bool(ranking.final),
+        "gaps": list(ranking.gaps),
+        "entries": [
+            {
+                "bid_id": e.bid_id,
+                "organisation_id": e.organisation_id,
+                "organisation_name": e.organisation_name,
+                "total": _dec(e.total),
+                "rank": e.rank,
+                "excluded": bool(e.excluded),
+                "exclusion_reason": e.exclusion_reason,
+                "tie_note": e.tie_note,
+                "criteria": [
+                    {"criterion_id": c.criterion_id, "code": c.code, "title": c.title, "weight": _dec(c.weight),
+                     "points": c.points, "reason": c.reason, "weighted": _dec(c.weighted)}
+                    for c in e.criteria
+                ],
+            }
+            for e in ranking.entries
+        ],
+    }
+
+
+def eligible(snap: dict[str, Any]) -> list[dict[str, Any]]:
+    """Eligible entries by rank."""
+    return sorted((e for e in snap["entries"] if not e["excluded"]), key=lambda e: (e["rank"], e["bid_id"]))
+
+
+def entry_for(snap: dict[str, Any], bid_id: int) -> dict[str, Any] | None:
+    return next((e for e in snap["entries"] if e["bid_id"] == bid_id), None)
