@@ -129,7 +129,7 @@ def _call_statuses(user: Any, at: datetime) -> list[CallStatus]:
         .order_by(Call.submission_deadline.desc(), Call.id.desc())
     ))
     openings = {o.call_id: o for o in db.session.scalars(select(Opening).where(Opening.call_id.in_([c.id for c in calls])))} if calls else {}
-    bids = prefetch_bids(calls).bids
+    bids = prefetch_bids(calls, include=lambda call: can_view_bid_counts(user, call, at)).bids
     figures = figures_for(calls)
     statuses = []
     for call in calls:

@@ -17,10 +17,9 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from portal.bids.permissions import deadline_passed
 from portal.calls.models import Call
 from portal.calls.state import effective_state
-from portal.public.ocds import build_releases, call_url, compile_release, iso, ocid, prefetch_bids
+from portal.public.ocds import bids_are_public, build_releases, call_url, compile_release, iso, ocid, prefetch_bids
 
 CALL_COLUMNS = [
     "reference", "ocid", "title", "state", "published_at", "question_deadline", "submission_deadline",
@@ -67,7 +66,7 @@ def lots_csv(calls: Sequence[Call]) -> str:
     facts = prefetch_bids(calls)
     rows = []
     for call in calls:
-        counted = deadline_passed(call)
+        counted = bids_are_public(call)
         per_lot = facts.bids.get(call.id, [])
         for lot in call.lots:
             received = sum(1 for lid, _org, _t in per_lot if lid == lot.id) if counted else ""

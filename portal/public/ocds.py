@@ -34,8 +34,8 @@ from flask import current_app, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.bids.permissions import deadline_passed
 from portal.calls.models import Call, CallState, CriterionKind, Lot
+from portal.core.time import now
 from portal.extensions import db
 
 OCDS_VERSION = "1.1"
@@ -49,19 +49,6 @@ DEFAULT_OCID_PREFIX = "ocds-ibvprt"
 DEFAULT_LICENSE = "https://www.govdata.de/dl-de/zero-2-0"
 BUYER_ID = "buyer"
 CURRENCY = "EUR"
-
-#: Where the tender is at each state of the call (closed tenderStatus codelist).
-TENDER_STATUS = {
-    CallState.PUBLISHED: "active",
-    CallState.SUBMISSION_CLOSED: "active",
-    CallState.OPENED: "active",
-    CallState.IN_REVIEW: "active",
-    CallState.DECIDED: "active",
-    CallState.STANDSTILL: "active",
-    CallState.AWARDED: "complete",
-    CallState.CANCELLED: "cancelled",
-}
-
 
 @dataclass(frozen=True)
 class StageRelease:
@@ -438,11 +425,25 @@ class BidFacts:
     bids: dict[int, list[tuple[int, int, datetime]]] = field(default_factory=dict)
 
 
-def prefetch_bids(calls: Sequence[Call]) -> BidFacts:
-    """The bids that count, for the calls whose deadline has passed (one query)."""
+def bids_are_public(call: Call, at: datetime | None = None) -> bool:
+    """Counts may be published once the submission deadline has passed by the clock.
+
+    The same moment the public audit log lifts its embargo on submission
+    events (`portal.bids.services.submission_embargo_until`), also for a call
+    cancelled before its deadline.
+    """
+    return call.is_public and call.submission_deadline is not None and (at or now()) >= call.submission_deadline
+
+
+def prefetch_bids(calls: Sequence[Call], include: Callable[[Call], bool] = bids_are_public) -> BidFacts:
+    """The bids that count, for the calls `include` accepts (one query).
+
+    By default the calls whose bid counts are public; the council view passes
+    its own rule (`can_view_bid_counts`).
+    """
     from portal.bids.models import Bid, BidState, BidVersion, VersionKind
 
-    closed = [c.id for c in calls if deadline_passed(c)]
+    closed = [c.id for c in calls if include(c)]
     facts = BidFacts()
     if not closed:
         return facts
@@ -464,11 +465,9 @@ def build_bid_statistics(call: Call, facts: BidFacts | None) -> list[StageReleas
     Bidders stay anonymous (no `tenderers`); the statuses are "pending" until
     the awards domain publishes the outcome.
     """
-    if facts is None or not deadline_passed(call) or call.submission_deadline is None:
+    if facts is None or not bids_are_public(call) or call.submission_deadline is None:
         return []
     deadline = call.submission_deadline
-    if call.state == CallState.CANCELLED and call.cancelled_at is not None and call.cancelled_at < deadline:
-        return []
     bids = facts.bids.get(call.id, [])
     statistics: list[dict[str, Any]] = [
         {"id": "bids", "measure": "bids", "value": len(bids), "date": iso(deadline)}

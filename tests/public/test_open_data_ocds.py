@@ -207,3 +207,20 @@ def test_packages_need_a_fixed_number_of_queries(client, procedures, clock, offi
         call = make_open_call(lots=3)
         make_submitted_bid(call, call.lots[0], procedures["bidders"][0])
     assert {url: _count_queries(client, url) for url in few} == few
+
+
+def test_a_call_cancelled_before_its_deadline_keeps_its_bids_secret_until_then(client, procedures, clock, officer) -> None:  # type: ignore[no-untyped-def]
+    """Counts become public at the deadline time, as the public audit log lifts its embargo then."""
+    from portal.calls.services import cancel_call
+
+    call = procedures["bid_call"]
+    cancel_call(call, by=officer, reason="Das Land hat die Förderung gestrichen.")
+    db.session.commit()
+    url = f"/open-data/ocds/{call.reference}/record.json"
+    compiled = _get(client, url)["records"][0]["compiledRelease"]
+    assert compiled["tender"]["status"] == "cancelled" and "bids" not in compiled
+    lots = client.get("/open-data/lots.csv").get_data(as_text=True)
+    assert f"{call.reference},1,Region 1,,,1,,," in lots
+    close_call(call, clock)
+    compiled = _get(client, url)["records"][0]["compiledRelease"]
+    assert [s["value"] for s in compiled["bids"]["statistics"]] == [3, 2, 1]
