@@ -17,6 +17,9 @@ def test_open_data_page_and_council_view(page, browser, app, live_server, proced
     assert page.locator("h1").inner_text() == "Offene Daten"
     check_a11y(page)
     assert page.locator(f"a[href='/open-data/ocds/{procedures['bid_call'].reference}/record.json']").count() == 1
+    with page.expect_download() as csv_download:
+        page.click("text=lose.csv")
+    assert csv_download.value.suggested_filename == "lose.csv"
     response = page.request.get(live_server("/open-data/ocds/releases.json"))
     assert response.ok and response.json()["version"] == "1.1"
 
