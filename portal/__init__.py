@@ -80,8 +80,10 @@ def _register_domains(app: Flask) -> None:
     from portal.core.views import bp as core_bp
     from portal.demo import init_app as init_demo
     from portal.mail import init_app as init_mail
+    from portal.observer import init_app as init_observer
     from portal.ops import init_app as init_ops
     from portal.review import init_app as init_review
+    from portal.public import init_app as init_public
 
     app.register_blueprint(core_bp)
     init_audit(app)
@@ -93,6 +95,8 @@ def _register_domains(app: Flask) -> None:
     init_bids(app)
     init_review(app)
     init_awards(app)
+    init_public(app)
+    init_observer(app)
     init_demo(app)
 
 

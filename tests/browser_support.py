@@ -138,7 +138,7 @@ def crawl(
     """Visit every same-site page linked from `start` (breadth first) and check each with axe.
 
     Links that change state on GET are never followed (there should be none;
-    `skip` also avoids the language switch and sign-out links).
+    `skip` also avoids the language switch and sign-out links), nor download links.
     """
     base = server.url
     queue = [server(start)]
@@ -155,7 +155,8 @@ def crawl(
             continue
         assert response is not None and response.status < 400, f"{url} answered {response.status if response else '?'}"
         check_a11y(page)
-        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+        # A link marked `download` (CSV exports, PDFs) is a file to save, not a page to check.
+        for href in page.eval_on_selector_all("a[href]:not([download])", "els => els.map(e => e.href)"):
             parts = urlsplit(href)
             if f"{parts.scheme}://{parts.netloc}" == base and "#" not in href:
                 if href not in seen:
