@@ -44,6 +44,9 @@ run: demo
 test: translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (never part of `make test`): pages under gunicorn with wrk (installed via apt-get
+# when missing and running as root), deadline burst, audit log; writes BENCHMARKS.md.
+# make bench BENCH_ARGS="--size full" for the issue's sizes; BENCH_ARGS="pages --seconds 30" for one.
 bench: translations
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
