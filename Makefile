@@ -51,6 +51,9 @@ run: demo
 test: system-packages translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (never part of `make test`): pages under gunicorn with wrk (tools/system-packages.sh
+# installs it when missing), deadline burst, audit log; writes BENCHMARKS.md.
+# make bench BENCH_ARGS="--size full" for the issue's sizes; BENCH_ARGS="pages --seconds 30" for one.
 bench: system-packages translations
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.audit import merkle
@@ -198,6 +198,38 @@ def trail_page_link(subject_type: str, subject_id: str) -> tuple[str, str] | Non
     return subject.page(subject_id) if subject is not None and subject.page is not None else None
 
 
+def _trail_filter(subject_type: str, subject_id: str, related: Related | None) -> Any:
+    registered = TRAIL_SUBJECTS.get(subject_type)
+    if related is None and registered is not None and registered.related is not None:
+        related = registered.related(subject_id)
+    subjects = [and_(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)]
+    for kind, ids in related or ():
+        if ids:
+            subjects.append(and_(AuditEvent.subject_type == kind, AuditEvent.subject_id.in_([str(i) for i in ids])))
+    return or_(*subjects)
+
+
+def latest_public_change(
+    subject_type: str, subject_id: str | int, *, related: Related | None = None, session: Session | None = None
+) -> tuple[tuple[int | None, int | None], datetime | None]:
+    """What a public page about one subject depends on in the log, cheaply.
+
+    Returns ``((newest event seq of the subject and its related subjects,
+    latest checkpoint size), newest of their times)``. Every change writes an
+    event (and every public step a checkpoint), so a cache validator built
+    from this changes exactly when the subject's trail can look different.
+    Two indexed aggregate queries.
+    """
+    session = session or db.session
+    seq, at = session.execute(
+        select(func.max(AuditEvent.seq), func.max(AuditEvent.occurred_at))
+        .where(_trail_filter(subject_type, str(subject_id), related))
+    ).one()
+    size, signed = session.execute(select(func.max(AuditCheckpoint.size), func.max(AuditCheckpoint.issued_at))).one()
+    times = [t for t in (at, signed) if t is not None]
+    return (seq, size), max(times) if times else None
+
+
 def public_trail(
     subject_type: str,
     subject_id: str | int,
@@ -214,16 +246,11 @@ def public_trail(
     """
     session = session or db.session
     subject_id = str(subject_id)
-    registered = TRAIL_SUBJECTS.get(subject_type)
-    if related is None and registered is not None and registered.related is not None:
-        related = registered.related(subject_id)
-    subjects = [and_(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)]
-    for kind, ids in related or ():
-        if ids:
-            subjects.append(and_(AuditEvent.subject_type == kind, AuditEvent.subject_id.in_([str(i) for i in ids])))
     events = list(
         session.scalars(
-            select(AuditEvent).where(or_(*subjects), AuditEvent.public.is_(True)).order_by(AuditEvent.seq)
+            select(AuditEvent)
+            .where(_trail_filter(subject_type, subject_id, related), AuditEvent.public.is_(True))
+            .order_by(AuditEvent.seq)
         )
     )
     sizes = list(session.scalars(select(AuditCheckpoint.size).order_by(AuditCheckpoint.size)))
@@ -253,6 +280,7 @@ __all__ = [
     "events_page",
     "inclusion_json",
     "latest_checkpoint",
+    "latest_public_change",
     "public_trail",
     "TrailSubject",
     "register_trail_subject",

@@ -5,9 +5,15 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.audit.public import Related, Trail, TrailSubject, public_trail, register_trail_subject
-from portal.calls.models import Call, Document, Question
+from portal.audit.public import Related, Trail, TrailSubject, latest_public_change, public_trail, register_trail_subject
+from portal.calls.models import Call, CallState, Document, Question
+from portal.core.caching import Validator
+from portal.core.time import now
 from portal.extensions import db
+
+#: A call in one of these states no longer changes except through audited steps:
+#: its public page may be revalidated (ETag / Last-Modified, see portal.core.caching).
+FINAL_STATES = frozenset({CallState.AWARDED, CallState.CANCELLED})
 
 
 def trail_related(call: Call) -> Related:
@@ -45,3 +51,23 @@ def _page(subject_id: str) -> tuple[str, str] | None:
 
 def register() -> None:
     register_trail_subject("call", TrailSubject(related=_related, page=_page))
+
+
+def page_validator(reference: str) -> Validator | None:
+    """The cache validator of a closed call's public page; `None` while the call can still change.
+
+    It changes with every event of the call, its answers and documents (the
+    newest sequence number) and with every new checkpoint (the trail links to it).
+    """
+    row = db.session.execute(
+        select(Call.id, Call.state, Call.submission_deadline).where(Call.reference == reference)
+    ).one_or_none()
+    if row is None or row.state not in FINAL_STATES:
+        return None
+    related: Related = [
+        (Question.audit_subject_type, list(db.session.scalars(select(Question.id).where(Question.call_id == row.id)))),
+        (Document.audit_subject_type, list(db.session.scalars(select(Document.id).where(Document.call_id == row.id)))),
+    ]
+    change, modified = latest_public_change("call", row.id, related=related)
+    past_deadline = row.submission_deadline is None or row.submission_deadline <= now()
+    return Validator(("call", row.id, str(row.state), change, past_deadline), modified)

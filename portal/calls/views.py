@@ -22,7 +22,8 @@ from portal.calls.notifications import follow_call, is_following, unfollow_call
 from portal.calls.permissions import can_ask_question, can_follow_call, can_view_call, question_organisations
 from portal.calls.questions import ask_question
 from portal.calls.state import STATE_GROUPS
-from portal.calls.trail import call_trail
+from portal.calls.trail import call_trail, page_validator
+from portal.core.caching import conditional
 from portal.core.errors import Refused, show_refusal
 from portal.core.permissions import require
 from portal.core.time import now
@@ -88,6 +89,7 @@ def feed_all() -> Response:
 
 
 @bp.get("/<reference>")
+@conditional(page_validator)
 def show(reference: str) -> str:
     call = load_public_call(reference)
     following = is_following(current_user, call) if getattr(current_user, "is_authenticated", False) else False

@@ -8,8 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
+from portal.accounts.models import User
 from portal.audit.public import public_trail
 from portal.consultation import permissions as perm
 from portal.consultation import services
@@ -46,8 +48,18 @@ LIST_FILTERS = {
 }
 
 
-def _load(consultation_id: int) -> Consultation:
-    consultation = db.session.get(Consultation, consultation_id)
+#: Everything a page with the comment list touches, loaded in a fixed number of queries.
+COMMENT_OPTIONS = (
+    selectinload(Consultation.comments).options(
+        selectinload(Comment.replies), selectinload(Comment.response), joinedload(Comment.parent),
+        joinedload(Comment.section), joinedload(Comment.organisation),
+        joinedload(Comment.author).selectinload(User.memberships),
+    ),
+)
+
+
+def _load(consultation_id: int, options: tuple[Any, ...] = ()) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id, options=options)
     if consultation is None or not perm.can_view_consultation(current_user, consultation):
         abort(404)
     return consultation
@@ -108,7 +120,7 @@ def _comment_tree(consultation: Consultation, response_filter: ResponseState | N
 
 @bp.get("/<int:consultation_id>")
 def show(consultation_id: int) -> str:
-    consultation = _load(consultation_id)
+    consultation = _load(consultation_id, COMMENT_OPTIONS)
     try:
         response_filter = ResponseState(request.args["antwort"]) if request.args.get("antwort") else None
     except ValueError:
@@ -388,7 +400,7 @@ def edit(consultation_id: int) -> Any:
 @login_required
 def manage(consultation_id: int) -> Any:
     """The officer's overview: state steps, documents, responses still missing."""
-    consultation = _load(consultation_id)
+    consultation = _load(consultation_id, COMMENT_OPTIONS)
     require(perm.can_manage_consultations(current_user))
     form = DocumentForm()
     if request.method == "POST" and form.validate_on_submit():

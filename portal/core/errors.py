@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, generate_csrf
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db, login_manager
 
 
 class Refused(Exception):
@@ -107,3 +111,23 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(500)
     def _internal_error(exc: Exception) -> Any:
         return render_error(500)
+
+    def _database_unavailable(exc: Exception) -> Any:
+        """The database went away (or its pool is exhausted): 503, nothing written.
+
+        The request's transaction was never committed, so the database keeps
+        nothing of it. The page is rendered without asking the database again
+        (the visitor is shown as signed out on this one page only).
+        """
+        app.logger.error("Datenbank nicht erreichbar: %s", type(exc).__name__, exc_info=exc)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; dropping the session is enough
+            pass
+        db.session.remove()
+        g._login_user = login_manager.anonymous_user()
+        body, status = render_error(503)
+        return body, status, {"Retry-After": "30"}
+
+    for kind in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(kind, _database_unavailable)

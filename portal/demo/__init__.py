@@ -93,5 +93,23 @@ def load_command(if_empty: bool) -> None:
     click.echo("Demodaten geladen.")
 
 
+@bp.cli.command("scale")
+@click.option("--calls", default=200, show_default=True, help="Aufrufe")
+@click.option("--lots", default=1000, show_default=True, help="Lose insgesamt (auf die Aufrufe verteilt)")
+@click.option("--bids", default=10000, show_default=True, help="Interessenbekundungen insgesamt")
+@click.option("--organisations", default=2000, show_default=True, help="Träger")
+@click.option("--consultations", default=50, show_default=True, help="Beteiligungen")
+@click.option("--comments", default=20000, show_default=True, help="Stellungnahmen insgesamt")
+@click.option("--events", default=1_000_000, show_default=True, help="Audit-Ereignisse insgesamt (mit Anmeldungen aufgefüllt)")
+@click.option("--days", default=120, show_default=True, help="Zeitraum, über den die Daten verteilt werden")
+def scale_command(**sizes: int) -> None:
+    """Generate (or continue generating) the large data set for benchmarks (docs/operations.md)."""
+    from portal.demo.scale import Sizes, generate, summary
+
+    generate(Sizes(**sizes))
+    for line in summary():
+        click.echo(line)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)

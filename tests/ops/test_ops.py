@@ -142,6 +142,7 @@ def test_backup_on_a_full_disk_leaves_no_file(app: Flask, backend, tmp_path: Pat
     env = {**os.environ, "PORTAL_CONFIG": "testing", "FLASK_APP": "portal:create_app",
            "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
     target = tmp_path / "voll.bin"
+    other = tmp_path / "voll-gestern.bin"  # yesterday's good backup under the same name must survive
     result = subprocess.run(
         [sys.executable, "-m", "flask", "backup", str(target)],
         cwd=ROOT, env=env, capture_output=True, text=True, preexec_fn=limit_file_size, timeout=120,
@@ -150,3 +151,12 @@ def test_backup_on_a_full_disk_leaves_no_file(app: Flask, backend, tmp_path: Pat
     assert "Sicherung fehlgeschlagen" in result.stderr or "fehlgeschlagen" in result.stderr
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir() if "voll" in p.name] == []
+    # An earlier good backup at the target is never replaced by a broken one.
+    other.write_bytes(b"gestrige Sicherung")
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "backup", str(other)],
+        cwd=ROOT, env=env, capture_output=True, text=True, preexec_fn=limit_file_size, timeout=120,
+    )
+    assert result.returncode != 0
+    assert other.read_bytes() == b"gestrige Sicherung"
+    assert sorted(p.name for p in tmp_path.iterdir() if "voll" in p.name) == ["voll-gestern.bin"]

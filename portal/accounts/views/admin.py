@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts import services
 from portal.accounts.forms import ActionForm, InviteStaffForm, RolesForm
@@ -22,7 +23,9 @@ from portal.mail.services import failed_mails
 
 
 def _users_page(form: InviteStaffForm | None = None) -> str:
-    users = db.session.scalars(select(User).order_by(User.name, User.id)).all()
+    users = db.session.scalars(
+        select(User).options(selectinload(User.roles), selectinload(User.memberships)).order_by(User.name, User.id)
+    ).all()
     invitations = db.session.scalars(
         select(Invitation)
         .where(Invitation.kind == InvitationKind.STAFF, Invitation.accepted_at.is_(None), Invitation.expires_at > now())

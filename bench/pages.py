@@ -1,0 +1,201 @@
+"""Public pages under load: gunicorn in its production configuration, measured with wrk.
+
+1. Generates (or continues) the scale data set with `flask demo scale` in a
+   benchmark database (PostgreSQL when BENCH_DATABASE_URL or TEST_DATABASE_URL
+   is set, else SQLite in bench/.data/); the data set is kept for the next run.
+2. Starts `gunicorn -c gunicorn.conf.py` (PORTAL_CONFIG=production, its worker
+   count) on loopback and measures every public page and the trivial route
+   `/healthz` with `wrk`, in turn, with the same connections and duration.
+   The figure that counts is each page's throughput as a ratio to the trivial
+   route's (goal ≥ 0.5).
+3. Reads each worker's peak memory (VmHWM) afterwards.
+
+Prints a JSON line with every figure (used by bench/__main__.py for BENCHMARKS.md).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / ".data"
+
+#: Demo scale for the benchmark run (the issue's full size takes hours; see docs/operations.md).
+DEFAULT_SCALE = ["--calls", "40", "--lots", "200", "--bids", "600", "--organisations", "200",
+                 "--consultations", "10", "--comments", "1000", "--events", "6000"]
+
+UNMEASURED = {
+    "award notice": "not built yet (issue 7)",
+    "OCDS package of one call": "not built yet (issue 7)",
+}
+
+
+def require_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk fehlt: installiere das Debian-Paket wrk …", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        found = shutil.which("wrk")
+        if not found:
+            subprocess.run(["apt-get", "update", "-qq"], check=False)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("make bench braucht den Lastgenerator wrk: apt-get install wrk (als root).")
+    return found
+
+
+def database_url() -> str:
+    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if base:
+        import sqlalchemy as sa
+
+        url = sa.engine.make_url(base).set(database="ibv_bench_pages")
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            if not conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = 'ibv_bench_pages'").first():
+                conn.exec_driver_sql('CREATE DATABASE "ibv_bench_pages"')
+        admin.dispose()
+        return url.render_as_string(hide_password=False)
+    DATA.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DATA / 'pages.sqlite3'}"
+
+
+def flask(url: str, *args: str) -> None:
+    env = {**os.environ, "PORTAL_CONFIG": "testing", "TEST_DATABASE_URL": url, "FLASK_APP": "portal:create_app",
+           "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, check=True)
+
+
+def targets(url: str) -> dict[str, str]:
+    """The public pages to measure, picked from the scale data."""
+    from sqlalchemy import select
+
+    from portal import create_app
+    from portal.calls.models import Call, CallState
+    from portal.consultation.models import Consultation
+    from portal.extensions import db
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        open_call = db.session.scalar(select(Call.reference).where(Call.state == CallState.PUBLISHED).order_by(Call.id.desc()).limit(1))
+        consultation = db.session.scalar(select(Consultation.id).order_by(Consultation.id).limit(1))
+        db.session.rollback()
+        db.engine.dispose()
+    return {
+        "trivial route (/healthz)": "/healthz",
+        "call list": "/aufrufe/",
+        "call page": f"/aufrufe/{open_call}",
+        "consultation page": f"/beteiligung/{consultation}",
+        "transparency checkpoint": "/transparency/checkpoint",
+    }
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(wrk: str, port: int, path: str, *, connections: int, threads: int, seconds: int) -> dict[str, Any]:
+    result = subprocess.run(
+        [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    )
+    out = result.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+def peak_memory_mb(pids: list[int]) -> list[float]:
+    peaks = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            peaks.append(int(match.group(1)) / 1024)
+    return peaks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per page")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
+    parser.add_argument("--scale", nargs=argparse.REMAINDER, default=None,
+                        help="options for flask demo scale (default: a modest data set)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    wrk = require_wrk()
+    url = database_url()
+    scale = args.scale or DEFAULT_SCALE
+    started = time.perf_counter()
+    flask(url, "db", "upgrade")
+    print(f"Skalierungsdaten ({' '.join(scale)}) in {url.split('@')[-1]} …", flush=True)
+    flask(url, "demo", "scale", *scale)
+    print(f"  bereit nach {time.perf_counter() - started:.0f} s", flush=True)
+
+    from tests.live_server import Server, production_env
+
+    pages = targets(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        extra: dict[str, str] = {}
+        if args.workers:
+            extra["GUNICORN_WORKERS"] = str(args.workers)
+        env = production_env(url, Path(tmp) / "keys", **extra)
+        workers = int(env.get("GUNICORN_WORKERS") or (os.cpu_count() or 1) * 2 + 1)
+        server = Server(env, workers=workers, threads=int(env.get("GUNICORN_THREADS", "2")), log=Path(tmp) / "gunicorn.log")
+        try:
+            for path in pages.values():  # warm every worker's caches before measuring
+                run_wrk(wrk, server.port, path, connections=args.connections, threads=args.threads, seconds=1)
+            results = {}
+            for name, path in pages.items():
+                results[name] = {"path": path, **run_wrk(wrk, server.port, path, connections=args.connections,
+                                                         threads=args.threads, seconds=args.seconds)}
+                print(f"  {name:<28} {results[name]['rps']:8.1f}/s  p50 {results[name]['p50_ms']:7.1f} ms  "
+                      f"p99 {results[name]['p99_ms']:7.1f} ms", flush=True)
+            memory = peak_memory_mb(server.worker_pids())
+        finally:
+            server.stop()
+    base = results["trivial route (/healthz)"]["rps"]
+    for name, figures in results.items():
+        figures["ratio"] = figures["rps"] / base if base else 0.0
+    report = {
+        "database": "PostgreSQL" if url.startswith("postgresql") else "SQLite", "scale": " ".join(scale),
+        "workers": workers, "connections": args.connections, "seconds": args.seconds,
+        "pages": results, "unmeasured": UNMEASURED,
+        "peak_memory_mb": {"max": max(memory) if memory else None, "workers": [round(m, 1) for m in memory]},
+    }
+    print("PAGES " + json.dumps(report))
+    failed = [n for n, f in results.items() if f["non_2xx"] or f["socket_errors"]]
+    for name in failed:
+        print(f"  Fehler bei {name}: {results[name]['non_2xx']} Antworten ≠ 2xx/3xx, {results[name]['socket_errors']}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
