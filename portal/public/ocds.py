@@ -163,13 +163,17 @@ def _prefetch(calls: Sequence[Call]) -> dict[str, Any]:
     return {stage: (b.prefetch(calls) if b.prefetch else None) for stage, b in _builders.items()}
 
 
+def buyer_party() -> dict[str, Any]:
+    """The district as an OCDS party (a builder that sets `parties` must keep it)."""
+    return {"id": BUYER_ID, "name": current_app.config["DISTRICT_NAME"], "roles": ["buyer", "procuringEntity"]}
+
+
 def _common(call: Call) -> dict[str, Any]:
-    name = current_app.config["DISTRICT_NAME"]
     return {
         "initiationType": "tender",
         "language": "de",
-        "parties": [{"id": BUYER_ID, "name": name, "roles": ["buyer", "procuringEntity"]}],
-        "buyer": {"id": BUYER_ID, "name": name},
+        "parties": [buyer_party()],
+        "buyer": {"id": BUYER_ID, "name": current_app.config["DISTRICT_NAME"]},
     }
 
 

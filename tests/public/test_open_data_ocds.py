@@ -167,9 +167,12 @@ def award_builder() -> Iterator[list[Any]]:
                  "relatedLots": ["1"], "suppliers": [{"id": "org-1", "name": winners[call.id]}]}
         return [ocds.StageRelease("award", call.submission_deadline, {"awards": [award]})]
 
+    previous = ocds._builders.get("award")  # the awards domain's real builder
     ocds.register_release_builder("award", build, prefetch=prefetch)
     yield seen
     ocds.unregister_release_builder("award")
+    if previous is not None:
+        ocds.register_release_builder("award", previous.build, prefetch=previous.prefetch)
 
 
 def test_a_registered_award_builder_is_part_of_every_package(client, procedures, award_builder) -> None:  # type: ignore[no-untyped-def]
@@ -224,3 +227,72 @@ def test_a_call_cancelled_before_its_deadline_keeps_its_bids_secret_until_then(c
     close_call(call, clock)
     compiled = _get(client, url)["records"][0]["compiledRelease"]
     assert [s["value"] for s in compiled["bids"]["statistics"]] == [3, 2, 1]
+
+
+def test_the_awards_domain_registers_the_award_stage(app) -> None:  # type: ignore[no-untyped-def]
+    from portal.awards import ocds as award_ocds
+
+    assert ocds._builders["award"].build is award_ocds.build
+
+
+def test_an_awarded_call_validates_with_its_award_only_after_the_standstill(client, app, clock, officer, officer2) -> None:  # type: ignore[no-untyped-def]
+    from portal.awards import services
+    from tests.factories_awards import ORGANISATIONS, decided_call
+
+    call, _bids = decided_call(clock, officer, officer2)
+    urls = PACKAGE_URLS + [f"/open-data/ocds/{call.reference}/releases.json", f"/open-data/ocds/{call.reference}/record.json"]
+    record_url = urls[-1]
+    # During the standstill: no award, no winner, no supplier anywhere.
+    for package in _assert_valid(client, urls):
+        body = json.dumps(package, ensure_ascii=False)
+        assert '"award"' not in body and "supplier" not in body
+        assert not any(name in body for name in ORGANISATIONS)
+    assert client.get("/open-data/awards.csv").get_data(as_text=True).count("\r\n") == 1  # header only
+    award_round = services.current_round(call)
+    clock.set(award_round.standstill_ends_at)
+    assert services.finalise_due_awards() == [call]
+    db.session.commit()
+    _assert_valid(client, urls)
+    record = _get(client, record_url)["records"][0]
+    assert record["releases"][-1]["tag"] == ["award"]
+    compiled = record["compiledRelease"]
+    decision = services.current_decisions(call)[call.lots[0].id]
+    winner = decision.winners[0]
+    (award,) = compiled["awards"]
+    assert award["status"] == "active"
+    assert award["relatedLots"] == ["1"]
+    assert award["date"] == ocds.iso(decision.approved_at)
+    assert award["suppliers"] == [{"id": f"supplier-{winner.organisation_id}", "name": "Caritasverband Siegen e. V."}]
+    assert "Gesamtpunktzahl 81" in award["description"]
+    assert award["documents"][0]["documentType"] == "awardNotice"
+    roles = {p["id"]: p["roles"] for p in compiled["parties"]}
+    assert roles == {"buyer": ["buyer", "procuringEntity"], f"supplier-{winner.organisation_id}": ["supplier"]}
+    assert compiled["tender"]["status"] == "complete"
+    assert compiled["tender"]["lots"][0]["status"] == "complete"
+    statuses = {d["id"]: d["status"] for d in compiled["bids"]["details"]}
+    assert sorted(statuses.values()) == ["valid", "valid", "valid"]
+    assert award["relatedBids"][0] in statuses
+    body = json.dumps(record, ensure_ascii=False)
+    assert ORGANISATIONS[1] not in body and ORGANISATIONS[2] not in body  # losing organisations never
+    assert set(codelist("awardStatus")) >= {award["status"]}
+    csv_text = client.get("/open-data/awards.csv").get_data(as_text=True)
+    assert "award-lot-1" in csv_text and "Caritasverband Siegen e. V." in csv_text
+
+
+def test_a_lot_without_award_is_unsuccessful(client, app, clock, officer, officer2) -> None:  # type: ignore[no-untyped-def]
+    from portal.awards import services
+    from tests.factories_awards import decide, reviewed_call
+
+    call, _bids = reviewed_call(clock, officer, officer2)
+    decide(call, officer, officer2, no_award=True, no_award_reason="Keine der Bewerbungen deckt den Bedarf im Sozialraum.",
+           deviation_reason="Der Kreistag hat die Mittel für diesen Sozialraum gestrichen.")
+    clock.set(services.current_round(call).standstill_ends_at)
+    services.finalise_due_awards()
+    db.session.commit()
+    url = f"/open-data/ocds/{call.reference}/record.json"
+    _assert_valid(client, [url])
+    compiled = _get(client, url)["records"][0]["compiledRelease"]
+    (award,) = compiled["awards"]
+    assert award["status"] == "unsuccessful" and "suppliers" not in award
+    assert "Keine der Bewerbungen" in award["description"]
+    assert compiled["tender"]["status"] == "unsuccessful"
