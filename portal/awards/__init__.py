@@ -27,7 +27,7 @@ def _on_call_state_changed(call: Any, **kwargs: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from portal.awards import admin, models, ocds, permissions, public, views  # noqa: F401  (register the tables)
+    from portal.awards import admin, council, models, ocds, permissions, public, views  # noqa: F401  (register the tables)
     from portal.awards.letters import as_decimal, iso_date, parse_time
     from portal.calls.feeds import register_feed_entries
     from portal.calls.services import call_state_changed
@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     call_state_changed.connect(_on_call_state_changed, weak=False)
     register_feed_entries(public.notice_entries)
     ocds.register()
+    council.register()
     for name in permissions.__all__:
         app.jinja_env.globals[name] = getattr(permissions, name)
     app.jinja_env.globals["award_notice_for"] = award_notice_for

@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from portal.review import admin, models, permissions, views  # noqa: F401  (register the tables)
+    from portal.review import admin, council, models, permissions, views  # noqa: F401  (register the tables)
     from portal.review.services import DEFAULT_JUSTIFICATION_MIN_CHARS
 
     app.config.setdefault("REVIEW_JUSTIFICATION_MIN_CHARS", DEFAULT_JUSTIFICATION_MIN_CHARS)
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from portal.review.services import format_decimal
 
     register()
+    council.register()
 
     app.jinja_env.filters.setdefault("decimal_de", format_decimal)
     app.register_blueprint(views.bp)

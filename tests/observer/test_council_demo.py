@@ -25,5 +25,12 @@ def test_demo_council_view(app: Any, client: Any) -> None:
     assert "Kommunales Integrationsmanagement" in page and "aufgehoben" in page
     kim = ctx.objects["kim_consultation"]
     assert f"/beteiligung/{kim.id}/bericht" in page
-    assert "Caritas" not in page and "Diakonie" not in page
+    awarded = ctx.objects["awarded_call"]
+    head, rest = page.split(f'id="call-{awarded.id}-title"', 1)
+    awarded_section, tail = rest.split("</article>", 1)
+    # The winner is public once the award notice is; losing organisations and every other call: no names.
+    assert "Zuschlag an</dt>" in awarded_section and "Vergabebekanntmachung" in awarded_section
+    assert "Caritas" not in head + tail and "Diakonie" not in head + tail
+    review_section = page.split(f'id="call-{ctx.objects["review_call"].id}-title"', 1)[1].split("</article>", 1)[0]
+    assert "Stand der Bewertung" in review_section and "Bewertungen abgegeben" in review_section
     assert client.get("/kreistag/statusbericht.pdf").status_code == 200
