@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, render_template, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -13,6 +13,7 @@ from portal.awards.models import AwardNotice
 from portal.calls import feeds
 from portal.calls.feeds import FeedEntry
 from portal.calls.models import Call, CallState
+from portal.core.caching import Validator, conditional
 from portal.core.time import now
 from portal.extensions import db
 
@@ -42,6 +43,17 @@ def feed() -> Response:
     return Response(body, mimetype="application/atom+xml")
 
 
+def notice_validator(reference: str) -> Validator | None:
+    """A published notice never changes; its call cannot change once awarded (one query)."""
+    found = db.session.execute(
+        select(AwardNotice.id, AwardNotice.sha256, AwardNotice.published_at).join(Call).where(Call.reference == reference)
+    ).first()
+    if found is None:
+        return None
+    notice_id, sha256, published_at = found
+    return Validator(("award-notice", request.path, notice_id, sha256), published_at)
+
+
 def _notice(reference: str) -> AwardNotice:
     notice = db.session.scalar(select(AwardNotice).join(Call).where(Call.reference == reference))
     if notice is None:
@@ -50,6 +62,7 @@ def _notice(reference: str) -> AwardNotice:
 
 
 @bp.get("/<reference>")
+@conditional(notice_validator)
 def show(reference: str) -> str:
     notice = _notice(reference)
     return render_template("awards/public/show.html", title=_("Vergabebekanntmachung %(ref)s", ref=reference), notice=notice,
@@ -57,6 +70,7 @@ def show(reference: str) -> str:
 
 
 @bp.get("/<reference>.json")
+@conditional(notice_validator)
 def data(reference: str) -> Response:
     notice = _notice(reference)
     # The canonical spelling (sorted keys, no spaces): its SHA-256 is the one in the public audit event.
