@@ -64,6 +64,17 @@ PAGES: list[tuple[str, str]] = [
     ("officer", "/verwaltung/traeger"),
     ("admin", "/verwaltung/protokoll/"),
     ("admin", "/verwaltung/e-mails"),
+    # Open data, award notices and the council view list every public call.
+    ("anonymous", "/open-data/"),
+    ("anonymous", "/open-data/ocds/releases.json"),
+    ("anonymous", "/open-data/ocds/records.json"),
+    ("anonymous", "/open-data/ocds/{call_ref}/record.json"),
+    ("anonymous", "/open-data/calls.csv"),
+    ("anonymous", "/open-data/lots.csv"),
+    ("anonymous", "/open-data/awards.csv"),
+    ("anonymous", "/vergaben/"),
+    ("anonymous", "/vergaben/feed.atom"),
+    ("observer", "/kreistag/"),
 ]
 
 SMALL, LARGE = 10, 1000
@@ -132,7 +143,7 @@ def _count(client: Any, url: str) -> tuple[int, int, list[str]]:
 @pytest.mark.slow
 def test_every_page_issues_a_fixed_number_of_queries(app: Flask, officer: User, admin: User) -> None:
     world = World(officer, admin)
-    users = {"bidder": world.bidder, "officer": officer, "admin": admin}
+    users = {"bidder": world.bidder, "officer": officer, "admin": admin, "observer": world.council}
     clients: dict[str, Any] = {}
     for role in {role for role, _ in PAGES}:
         clients[role] = app.test_client()

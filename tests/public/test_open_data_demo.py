@@ -19,7 +19,7 @@ def test_demo_open_data(app: Any, client: Any) -> None:
     records = client.get("/open-data/ocds/records.json").get_json()
     assert validation_errors(releases) == [] and validation_errors(records, "record") == []
     compiled = {r["compiledRelease"]["tender"]["id"]: r["compiledRelease"] for r in records["records"]}
-    kim = next(c for ref, c in compiled.items() if ref.startswith("KIM-") and not ref.endswith("VORLAUF"))
+    kim = next(c for ref, c in compiled.items() if ref.startswith("KIM-") and ref.endswith("-01"))
     assert "planning" in kim and len(kim["tender"]["lots"]) == 5 and kim["tender"]["amendments"]
     assert "bids" not in kim  # still open
     closed = next(c for ref, c in compiled.items() if ref.endswith("VORLAUF"))
@@ -28,3 +28,11 @@ def test_demo_open_data(app: Any, client: Any) -> None:
     assert "Caritas" not in json.dumps(closed, ensure_ascii=False)
     cancelled = next(c for ref, c in compiled.items() if ref.startswith("FSA-"))
     assert cancelled["tender"]["status"] == "cancelled"
+    awarded = next(c for ref, c in compiled.items() if ref.endswith("-VERGEBEN"))
+    assert awarded["tender"]["status"] == "complete"
+    assert [a["status"] for a in awarded["awards"]] == ["active", "active"]
+    assert {s["name"] for a in awarded["awards"] for s in a["suppliers"]} == {"Caritasverband Siegen-Wittgenstein e. V."}
+    assert "Diakonie" not in json.dumps(awarded, ensure_ascii=False)
+    notices = client.get("/vergaben/").get_data(as_text=True)
+    assert awarded["tender"]["id"] in notices
+    assert "Caritasverband Siegen-Wittgenstein e. V." in client.get("/open-data/awards.csv").get_data(as_text=True)
