@@ -32,6 +32,7 @@ LISTED_STATES = (CallState.OPENED, CallState.IN_REVIEW, CallState.DECIDED, CallS
 @bp.before_request
 @login_required
 def _officers_only() -> None:
+    # Officers without the second factor in this session never get here: the accounts gate sends them to it.
     require(can_manage_awards(current_user))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import force_locale
+
 from portal.calls.models import Lot
 
 
@@ -17,6 +19,21 @@ def live_ranking(lot: Lot) -> Any:
     from portal.review.ranking import rank_lot
 
     return rank_lot(lot)
+
+
+def official_snapshot(lot: Lot) -> dict[str, Any]:
+    """The snapshot with its texts (gaps, tie notes) in German, the language of letters, notice and record."""
+    with force_locale("de"):
+        return snapshot(live_ranking(lot))
+
+
+def same_ranking(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal in everything that decides: bids, ranks, totals, exclusions and points (not the wording)."""
+    def key(snap: dict[str, Any]) -> list[Any]:
+        return [(e["bid_id"], e["rank"], e["total"], e["excluded"], [(c["code"], c["points"]) for c in e["criteria"]])
+                for e in snap["entries"]]
+
+    return a["final"] == b["final"] and key(a) == key(b)
 
 
 def lot_is_decidable(lot: Lot) -> bool:

@@ -201,7 +201,7 @@ def propose_award(
         if revision_reason is None:
             raise Refused(_l("Bitte begründen Sie, warum die Entscheidung über Los %(n)s überarbeitet wird.", n=lot.number),
                           field="revision_reason")
-    snap = ranking.snapshot(ranking.live_ranking(lot))
+    snap = ranking.official_snapshot(lot)
     problems = _decidability_problems(lot, snap)
     if problems:
         raise Refused(_l("Los %(n)s kann noch nicht entschieden werden: %(problems)s Bitte klären Sie das zuerst mit der "
@@ -294,8 +294,8 @@ def approve_award(decision: AwardDecision, *, by: Any) -> AwardDecision:
     lot, call = decision.lot, decision.call
     if call.state not in DECIDING_STATES:
         raise Refused(_l("Der Aufruf ist im Zustand „%(state)s“; eine Freigabe ist nicht mehr möglich.", state=call.state.value))
-    live = ranking.snapshot(ranking.live_ranking(lot))
-    if live != decision.ranking or _decidability_problems(lot, live):
+    live = ranking.official_snapshot(lot)
+    if not ranking.same_ranking(live, decision.ranking) or _decidability_problems(lot, live):
         raise Refused(_l("Die Rangfolge von Los %(n)s hat sich seit dem Vorschlag geändert. Bitte geben Sie den Vorschlag "
                          "zurück; er muss neu gemacht werden.", n=lot.number))
     at = now()

@@ -114,6 +114,12 @@ def test_officers_propose_and_approve_through_the_forms(app, client, clock, offi
     response = client.post(f"/verwaltung/vergabe/{reference}/lose/1/vorschlag",
                            data={f"lot{lot.id}-outcome": "choice", f"lot{lot.id}-winners": str(bids[AWO].id)})
     assert response.status_code == 422 and "weicht von der Rangfolge ab" in response.text
+    # Without the second factor in this session the accounts gate sends the officer to it; nothing is decided.
+    login(client, officer, two_factor=False)
+    response = client.post(f"/verwaltung/vergabe/{reference}/lose/1/vorschlag", data={f"lot{lot.id}-outcome": "ranking"})
+    assert response.status_code == 302 and "/vergabe/" not in response.headers["Location"]
+    assert db.session.scalar(select(AwardDecision)) is None
+    login(client, officer)
     response = client.post(f"/verwaltung/vergabe/{reference}/lose/1/vorschlag", data={f"lot{lot.id}-outcome": "ranking"})
     assert response.status_code == 303
     decision = db.session.scalar(select(AwardDecision))
