@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Blueprint, Flask, current_app
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from portal.core import time as portal_time
 from portal.extensions import db
 
 #: Modules with a `load(ctx)` function, run in this order.
@@ -48,6 +53,23 @@ class DemoContext:
     def say(self, message: str) -> None:
         self.log.append(message)
         click.echo(f"  {message}")
+
+
+@contextmanager
+def replayed(days_ago: int) -> Iterator[portal_time.FrozenClock]:
+    """Replay one demo story, in German, on its own clock starting `days_ago` days back.
+
+    The story moves the clock forward as it goes (bids, deadlines, standstill);
+    afterwards the clock that was installed before (a test's, or none) is back.
+    """
+    previous = portal_time._clock  # noqa: SLF001 - a test may have frozen time already
+    clock = portal_time.FrozenClock(portal_time.now() - timedelta(days=days_ago))
+    portal_time.install_clock(clock)
+    try:
+        with force_locale("de"):
+            yield clock
+    finally:
+        portal_time.install_clock(previous)
 
 
 def load_kim() -> dict[str, Any]:

@@ -17,12 +17,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
 
 from portal.awards import services as awards
 from portal.bids.opening import confirm_opening, start_opening
-from portal.core import time as portal_time
-from portal.demo import DemoContext
+from portal.demo import DemoContext, replayed
 from portal.demo.bids import _bid, _call
 from portal.review import services as review
 from portal.review.queries import eligibility_criteria, scored_criteria
@@ -40,15 +38,8 @@ REASONS = {
 
 
 def load(ctx: DemoContext) -> None:
-    with force_locale("de"), current_app.test_request_context("/"):
-        previous = portal_time._clock  # a test may have frozen time already
-        start = portal_time.now() - timedelta(days=120)
-        clock = portal_time.FrozenClock(start)
-        portal_time.install_clock(clock)
-        try:
-            _load(ctx, clock, deadline=start + timedelta(days=30))
-        finally:
-            portal_time.install_clock(previous)
+    with replayed(days_ago=120) as clock, current_app.test_request_context("/"):
+        _load(ctx, clock, deadline=clock() + timedelta(days=30))
 
 
 def _load(ctx: DemoContext, clock: Any, *, deadline: Any) -> None:

@@ -13,14 +13,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import force_locale
 
 from portal.bids import services
 from portal.calls.models import TIE_BREAK_LOT, Call, CriterionKind
 from portal.calls.services import add_criterion, add_lot, create_call, publish_call
 from portal.core import time as portal_time
 from portal.core.pdfgen import render_pdf
-from portal.demo import DemoContext
+from portal.demo import DemoContext, replayed
 
 DEMO_TEXTS = {
     "K1": "Wir beraten rechtskreisübergreifend nach dem Case-Management-Regelkreis (Intake, Assessment, Hilfeplan, Monitoring, Evaluation).",
@@ -37,15 +36,8 @@ def _pdf(title: str, text: str) -> bytes:
 
 
 def load(ctx: DemoContext) -> None:
-    with force_locale("de"):
-        previous = portal_time._clock  # a test may have frozen time already
-        start = portal_time.now() - timedelta(days=30)
-        clock = portal_time.FrozenClock(start)
-        portal_time.install_clock(clock)
-        try:
-            _load(ctx, clock, deadline=start + timedelta(days=29))
-        finally:
-            portal_time.install_clock(previous)
+    with replayed(days_ago=30) as clock:
+        _load(ctx, clock, deadline=clock() + timedelta(days=29))
 
 
 def _call(ctx: DemoContext, officer: Any, *, deadline: Any, suffix: str = "VORLAUF",

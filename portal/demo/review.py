@@ -13,11 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask_babel import force_locale
 
 from portal.bids.opening import confirm_opening, start_opening
-from portal.core import time as portal_time
-from portal.demo import DemoContext
+from portal.demo import DemoContext, replayed
 from portal.demo.bids import _bid, _call
 from portal.review import services
 from portal.review.queries import eligibility_criteria, scored_criteria
@@ -35,15 +33,8 @@ REASONS = {
 
 
 def load(ctx: DemoContext) -> None:
-    with force_locale("de"):
-        previous = portal_time._clock  # a test may have frozen time already
-        start = portal_time.now() - timedelta(days=60)
-        clock = portal_time.FrozenClock(start)
-        portal_time.install_clock(clock)
-        try:
-            _load(ctx, clock, deadline=start + timedelta(days=20))
-        finally:
-            portal_time.install_clock(previous)
+    with replayed(days_ago=60) as clock:
+        _load(ctx, clock, deadline=clock() + timedelta(days=20))
 
 
 def _load(ctx: DemoContext, clock: Any, *, deadline: Any) -> None:
