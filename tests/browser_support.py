@@ -117,6 +117,9 @@ def check_a11y(page: Any) -> None:
     """Fail with a readable list if axe-core finds any violation on this page."""
     from axe_playwright_python.sync_playwright import Axe
 
+    # After a click that navigates, page.url already shows the new address while
+    # the new document may not exist yet; axe would then find no documentElement.
+    page.wait_for_load_state("load")
     results = Axe().run(page, options=AXE_OPTIONS)
     violations = results.response.get("violations", [])
     if violations:
