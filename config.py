@@ -74,6 +74,9 @@ class Config:
     BABEL_DEFAULT_LOCALE = "de"
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
 
+    # Rendered public pages kept per worker for anonymous visitors (portal/core/caching.py); 0 switches it off.
+    PAGE_CACHE_MB = float(os.environ.get("PAGE_CACHE_MB", "16"))
+
     HSTS = False
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -7,8 +7,14 @@
    count) on loopback and measures every public page and the trivial route
    `/healthz` with `wrk`, in turn, with the same connections and duration.
    The figure that counts is each page's throughput as a ratio to the trivial
-   route's (goal ≥ 0.5).
+   route's (goal ≥ 0.5). wrk's requests carry no cookies and no validators,
+   as anonymous visitors' first visits: every worker renders each page once
+   and then serves it from its page store (portal.core.caching) until the
+   data or the clock changes it.
 3. Reads each worker's peak memory (VmHWM) afterwards.
+4. Measures the same pages again on a second instance with the page store
+   off (`PAGE_CACHE_MB=0`), so the cost of rendering stays visible too
+   (`--store-only` skips this pass).
 
 Prints a JSON line with every figure (used by bench/__main__.py for BENCHMARKS.md).
 """
@@ -32,12 +38,6 @@ DATA = ROOT / "bench" / ".data"
 #: Demo scale for the benchmark run (the issue's full size takes hours; see docs/operations.md).
 DEFAULT_SCALE = ["--calls", "40", "--lots", "200", "--bids", "600", "--organisations", "200",
                  "--consultations", "10", "--comments", "1000", "--events", "6000"]
-
-UNMEASURED = {
-    "award notice": "not built yet (issue 7)",
-    "OCDS package of one call": "not built yet (issue 7)",
-}
-
 
 def require_wrk() -> str:
     found = shutil.which("wrk")
@@ -78,11 +78,13 @@ def flask(url: str, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, check=True)
 
 
-def targets(url: str) -> dict[str, str]:
-    """The public pages to measure, picked from the scale data."""
+def targets(url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The public pages to measure, picked from the scale data, and those it cannot offer (with why)."""
     from sqlalchemy import select
 
     from portal import create_app
+    from portal.awards.models import AwardNotice
+    from portal.bids.models import Bid
     from portal.calls.models import Call, CallState
     from portal.consultation.models import Consultation
     from portal.extensions import db
@@ -91,15 +93,27 @@ def targets(url: str) -> dict[str, str]:
     with app.app_context():
         open_call = db.session.scalar(select(Call.reference).where(Call.state == CallState.PUBLISHED).order_by(Call.id.desc()).limit(1))
         consultation = db.session.scalar(select(Consultation.id).order_by(Consultation.id).limit(1))
+        awarded = db.session.scalar(select(Call.reference).join(AwardNotice).order_by(Call.id.desc()).limit(1))
+        # The OCDS package of a call with bids (bid statistics, lots, awards if any): the largest one.
+        with_bids = db.session.scalar(
+            select(Call.reference).join(Bid).group_by(Call.id, Call.reference).order_by(db.func.count(Bid.id).desc()).limit(1)
+        )
         db.session.rollback()
         db.engine.dispose()
-    return {
+    pages = {
         "trivial route (/healthz)": "/healthz",
         "call list": "/aufrufe/",
         "call page": f"/aufrufe/{open_call}",
+        "award notice": f"/vergaben/{awarded}",
         "consultation page": f"/beteiligung/{consultation}",
+        "OCDS package of one call": f"/open-data/ocds/{with_bids or open_call}/record.json",
         "transparency checkpoint": "/transparency/checkpoint",
     }
+    unmeasured = {}
+    if awarded is None:
+        unmeasured["award notice"] = "the scale data holds no awarded call (flask demo scale --awarded 0?)"
+        del pages["award notice"]
+    return pages, unmeasured
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -146,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
+    parser.add_argument("--store-only", action="store_true", help="skip the second pass with the page store off")
     parser.add_argument("--scale", nargs=argparse.REMAINDER, default=None,
                         help="options for flask demo scale (default: a modest data set)")
     args = parser.parse_args(argv)
@@ -161,39 +176,50 @@ def main(argv: list[str] | None = None) -> int:
 
     from tests.live_server import Server, production_env
 
-    pages = targets(url)
+    pages, unmeasured = targets(url)
+    results: dict[str, dict[str, Any]] = {}
+    rendered: dict[str, dict[str, Any]] = {}
+    memory: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         extra: dict[str, str] = {}
         if args.workers:
             extra["GUNICORN_WORKERS"] = str(args.workers)
         env = production_env(url, Path(tmp) / "keys", **extra)
         workers = int(env.get("GUNICORN_WORKERS") or (os.cpu_count() or 1) * 2 + 1)
-        server = Server(env, workers=workers, threads=int(env.get("GUNICORN_THREADS", "2")), log=Path(tmp) / "gunicorn.log")
-        try:
-            for path in pages.values():  # warm every worker's caches before measuring
-                run_wrk(wrk, server.port, path, connections=args.connections, threads=args.threads, seconds=1)
-            results = {}
-            for name, path in pages.items():
-                results[name] = {"path": path, **run_wrk(wrk, server.port, path, connections=args.connections,
-                                                         threads=args.threads, seconds=args.seconds)}
-                print(f"  {name:<28} {results[name]['rps']:8.1f}/s  p50 {results[name]['p50_ms']:7.1f} ms  "
-                      f"p99 {results[name]['p99_ms']:7.1f} ms", flush=True)
-            memory = peak_memory_mb(server.worker_pids())
-        finally:
-            server.stop()
-    base = results["trivial route (/healthz)"]["rps"]
-    for name, figures in results.items():
-        figures["ratio"] = figures["rps"] / base if base else 0.0
+        threads = int(env.get("GUNICORN_THREADS", "2"))
+
+        def measure(label: str, env: dict[str, str], into: dict[str, dict[str, Any]]) -> list[float]:
+            print(f"  {label}", flush=True)
+            server = Server(env, workers=workers, threads=threads, log=Path(tmp) / "gunicorn.log")
+            try:
+                for path in pages.values():  # warm every worker (imports, connections, page store) before measuring
+                    run_wrk(wrk, server.port, path, connections=args.connections, threads=args.threads, seconds=1)
+                for name, path in pages.items():
+                    into[name] = {"path": path, **run_wrk(wrk, server.port, path, connections=args.connections,
+                                                          threads=args.threads, seconds=args.seconds)}
+                    print(f"    {name:<28} {into[name]['rps']:8.1f}/s  p50 {into[name]['p50_ms']:7.1f} ms  "
+                          f"p99 {into[name]['p99_ms']:7.1f} ms", flush=True)
+                return peak_memory_mb(server.worker_pids())
+            finally:
+                server.stop()
+
+        memory = measure("production configuration (page store on):", env, results)
+        if not args.store_only:
+            measure("page store off (PAGE_CACHE_MB=0: every request renders):", {**env, "PAGE_CACHE_MB": "0"}, rendered)
+    for figures in (results, rendered):
+        base = figures.get("trivial route (/healthz)", {}).get("rps")
+        for name, page in figures.items():
+            page["ratio"] = page["rps"] / base if base else 0.0
     report = {
         "database": "PostgreSQL" if url.startswith("postgresql") else "SQLite", "scale": " ".join(scale),
         "workers": workers, "connections": args.connections, "seconds": args.seconds,
-        "pages": results, "unmeasured": UNMEASURED,
+        "pages": results, "rendered": rendered, "unmeasured": unmeasured,
         "peak_memory_mb": {"max": max(memory) if memory else None, "workers": [round(m, 1) for m in memory]},
     }
     print("PAGES " + json.dumps(report))
-    failed = [n for n, f in results.items() if f["non_2xx"] or f["socket_errors"]]
-    for name in failed:
-        print(f"  Fehler bei {name}: {results[name]['non_2xx']} Antworten ≠ 2xx/3xx, {results[name]['socket_errors']}")
+    failed = [(n, f) for figures in (results, rendered) for n, f in figures.items() if f["non_2xx"] or f["socket_errors"]]
+    for name, f in failed:
+        print(f"  Fehler bei {name}: {f['non_2xx']} Antworten ≠ 2xx/3xx, {f['socket_errors']}")
     return 1 if failed else 0
 
 

@@ -59,13 +59,14 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         raise ConfigurationError("Keine Datenbank konfiguriert (DATABASE_URL).")
 
-    from portal.core import database, i18n, security, errors, templating
+    from portal.core import caching, database, i18n, security, errors, templating
 
     database.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    caching.init_app(app)
     _register_domains(app)
     return app
 

@@ -22,7 +22,7 @@ from portal.calls.notifications import follow_call, is_following, unfollow_call
 from portal.calls.permissions import can_ask_question, can_follow_call, can_view_call, question_organisations
 from portal.calls.questions import ask_question
 from portal.calls.state import STATE_GROUPS
-from portal.calls.trail import call_trail, page_validator
+from portal.calls.trail import call_trail, list_validator, page_validator
 from portal.core.caching import conditional
 from portal.core.errors import Refused, show_refusal
 from portal.core.permissions import require
@@ -60,6 +60,7 @@ def _state_filter(group: str) -> Any:
 
 
 @bp.get("/")
+@conditional(list_validator)
 def index() -> str:
     status = request.args.get("status", "")
     region = request.args.get("region", "").strip()
@@ -92,8 +93,11 @@ def feed_all() -> Response:
 @conditional(page_validator)
 def show(reference: str) -> str:
     call = load_public_call(reference)
-    following = is_following(current_user, call) if getattr(current_user, "is_authenticated", False) else False
-    return render_template("calls/show.html", title=call.title, call=call, following=following, follow_form=FollowForm(),
+    signed_in = getattr(current_user, "is_authenticated", False)
+    following = is_following(current_user, call) if signed_in else False
+    # Only signed-in users can follow: an anonymous visitor's page carries no CSRF token (and can be stored).
+    return render_template("calls/show.html", title=call.title, call=call, following=following,
+                           follow_form=FollowForm() if signed_in else None,
                            trail=call_trail(call) if call.is_public else None)
 
 

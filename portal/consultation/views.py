@@ -34,6 +34,8 @@ from portal.consultation.models import (
 )
 from portal.consultation.report import build_report, report_csv, report_pdf
 from portal.consultation.sections import compare_versions
+from portal.calls.trail import site_state
+from portal.core.caching import Validator, conditional
 from portal.core.errors import Refused, show_refusal
 from portal.core.i18n import current_language
 from portal.core.permissions import require
@@ -118,7 +120,20 @@ def _comment_tree(consultation: Consultation, response_filter: ResponseState | N
     return tree
 
 
+def page_validator(consultation_id: int) -> Validator | None:
+    """The public page's validator: the site's state, the consultation's phase by the clock, the filters."""
+    row = db.session.execute(
+        select(Consultation.state, Consultation.opens_at, Consultation.closes_at).where(Consultation.id == consultation_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    state = site_state()
+    return Validator(("consultation", consultation_id, str(row.state), perm.period_phase(row), request.full_path,
+                      *state.parts), state.modified)
+
+
 @bp.get("/<int:consultation_id>")
+@conditional(page_validator)
 def show(consultation_id: int) -> str:
     consultation = _load(consultation_id, COMMENT_OPTIONS)
     try:

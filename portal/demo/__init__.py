@@ -122,6 +122,7 @@ def load_command(if_empty: bool) -> None:
 @click.option("--organisations", default=2000, show_default=True, help="Träger")
 @click.option("--consultations", default=50, show_default=True, help="Beteiligungen")
 @click.option("--comments", default=20000, show_default=True, help="Stellungnahmen insgesamt")
+@click.option("--awarded", default=10, show_default=True, help="Aufrufe, die bis zur Vergabebekanntmachung laufen")
 @click.option("--events", default=1_000_000, show_default=True, help="Audit-Ereignisse insgesamt (mit Anmeldungen aufgefüllt)")
 @click.option("--days", default=120, show_default=True, help="Zeitraum, über den die Daten verteilt werden")
 def scale_command(**sizes: int) -> None:

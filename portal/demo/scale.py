@@ -10,7 +10,9 @@ stopped (each unit is committed on its own and recognised by its name):
    third of them resubmitted as a second version); 10 % of the calls stay
    open, the others' deadlines have passed,
 3. consultations with comments by the organisations,
-4. sign-ins (real `complete_sign_in` events) until the log holds `--events`.
+4. `--awarded` closed calls through opening, review and award to their
+   public notice (`portal.demo.scale_awards`),
+5. sign-ins (real `complete_sign_in` events) until the log holds `--events`.
 
 Time runs on a frozen clock starting `--days` ago, so deadlines lie in the past
 when the run ends; the real clock is back afterwards.
@@ -44,6 +46,7 @@ class Sizes:
     organisations: int = 2000
     consultations: int = 50
     comments: int = 20000
+    awarded: int = 10
     events: int = 1_000_000
     days: int = 120
 
@@ -235,6 +238,8 @@ class Generator:
             db.session.commit()
 
     def run(self) -> None:
+        from portal.demo.scale_awards import make_awards
+
         previous = self.time._clock  # noqa: SLF001 - a test may have frozen time already
         self.time.install_clock(self.clock)
         try:
@@ -242,6 +247,7 @@ class Generator:
                 self.make_organisations()
                 self.make_calls()
                 self.make_consultations()
+                make_awards(self)
                 self.make_activity()
         finally:
             self.time.install_clock(previous)
@@ -260,7 +266,9 @@ def summary() -> Iterator[str]:
     from portal.calls.models import Call, Lot
     from portal.consultation.models import Comment, Consultation
 
-    for label, model in (("Aufrufe", Call), ("Lose", Lot), ("Träger", Organisation), ("Bewerbungen", Bid),
+    from portal.awards.models import AwardNotice
+
+    for label, model in (("Aufrufe", Call), ("Vergabebekanntmachungen", AwardNotice), ("Lose", Lot), ("Träger", Organisation), ("Bewerbungen", Bid),
                          ("Fassungen", BidVersion), ("Beteiligungen", Consultation), ("Stellungnahmen", Comment),
                          ("Audit-Ereignisse", AuditEvent)):
         yield f"{label}: {_count(model):,}".replace(",", ".")

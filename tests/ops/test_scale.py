@@ -16,7 +16,8 @@ from portal.core.time import now
 from portal.extensions import db
 from tests.conftest import run_cli
 
-TINY = ["--calls", "2", "--lots", "4", "--bids", "6", "--organisations", "4", "--consultations", "1", "--comments", "4"]
+TINY = ["--calls", "2", "--lots", "4", "--bids", "6", "--organisations", "4", "--consultations", "1", "--comments", "4",
+        "--awarded", "0"]
 
 
 def _count(model: Any) -> int:
