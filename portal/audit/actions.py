@@ -57,6 +57,7 @@ class AuditAction(StrEnum):
     COMMENT_EDITED = "consultation_comment.edited"
     COMMENT_WITHDRAWN = "consultation_comment.withdrawn"
     COMMENT_HIDDEN = "consultation_comment.hidden"
+    COMMENT_UNHIDDEN = "consultation_comment.unhidden"
     RESPONSE_DRAFTED = "consultation_response.drafted"
     # transparency (audit log itself)
     AUDIT_LOG_EXPORTED = "audit.log_exported"

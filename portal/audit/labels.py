@@ -33,6 +33,7 @@ LABELS = {
     AuditAction.CONSULTATION_REPORT_PUBLISHED: _l("Beteiligungsbericht veröffentlicht"),
     AuditAction.CONSULTATION_VERSION_PUBLISHED: _l("Überarbeiteter Entwurf veröffentlicht"),
     AuditAction.COMMENT_HIDDEN: _l("Stellungnahme ausgeblendet"),
+    AuditAction.COMMENT_UNHIDDEN: _l("Stellungnahme wieder eingeblendet"),
     # awards: the public steps of the outcome
     AuditAction.AWARD_POLICY_CHANGED: _l("Einstellungen zur Vergabe geändert"),
     AuditAction.AWARD_PROPOSED: _l("Vergabe vorgeschlagen"),

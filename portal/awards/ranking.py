@@ -11,8 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from portal.calls.models import Lot
+from portal.core.i18n import number
 
 
 def live_ranking(lot: Lot) -> Any:
@@ -34,6 +36,47 @@ def same_ranking(a: dict[str, Any], b: dict[str, Any]) -> bool:
                 for e in snap["entries"]]
 
     return a["final"] == b["final"] and key(a) == key(b)
+
+
+def ranking_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What differs between two snapshots in what decides, one sentence per change (for a refused approval)."""
+    changes: list[str] = []
+    if before["final"] and not after["final"]:
+        changes.append(str(_l("Die Konsolidierung ist nicht mehr abgeschlossen.")))
+    old = {e["bid_id"]: e for e in before["entries"]}
+    new = {e["bid_id"]: e for e in after["entries"]}
+    for bid_id, entry in old.items():
+        if bid_id not in new:
+            changes.append(str(_l("%(name)s steht nicht mehr in der Rangfolge.", name=entry["organisation_name"])))
+    for bid_id, entry in new.items():
+        was = old.get(bid_id)
+        name = entry["organisation_name"]
+        if was is None:
+            changes.append(str(_l("%(name)s ist neu in der Rangfolge.", name=name)))
+        elif was["excluded"] != entry["excluded"]:
+            changes.append(str(_l("%(name)s ist jetzt ausgeschlossen.", name=name) if entry["excluded"]
+                               else _l("%(name)s ist nicht mehr ausgeschlossen.", name=name)))
+        else:
+            parts = _entry_changes(was, entry)
+            if parts:
+                changes.append(f"{name}: {', '.join(parts)}.")
+    return changes
+
+
+def _entry_changes(was: dict[str, Any], is_: dict[str, Any]) -> list[str]:
+    parts = []
+    if was["rank"] != is_["rank"]:
+        parts.append(str(_l("Rang %(before)s → %(after)s", before=was["rank"] or "–", after=is_["rank"] or "–")))
+    if was["total"] != is_["total"]:
+        parts.append(str(_l("%(before)s → %(after)s Punkte", before=_points(was["total"]), after=_points(is_["total"]))))
+    points = {c["code"]: c["points"] for c in was["criteria"]}
+    parts += [f"{c['code']}: {points.get(c['code'], '–')} → {c['points']}" for c in is_["criteria"]
+              if points.get(c["code"]) != c["points"]]
+    return parts
+
+
+def _points(total: str | None) -> str:
+    return "–" if total is None else number(Decimal(total), 2)
 
 
 def lot_is_decidable(lot: Lot) -> bool:

@@ -295,9 +295,12 @@ def approve_award(decision: AwardDecision, *, by: Any) -> AwardDecision:
     if call.state not in DECIDING_STATES:
         raise Refused(_l("Der Aufruf ist im Zustand „%(state)s“; eine Freigabe ist nicht mehr möglich.", state=call.state.value))
     live = ranking.official_snapshot(lot)
-    if not ranking.same_ranking(live, decision.ranking) or _decidability_problems(lot, live):
-        raise Refused(_l("Die Rangfolge von Los %(n)s hat sich seit dem Vorschlag geändert. Bitte geben Sie den Vorschlag "
-                         "zurück; er muss neu gemacht werden.", n=lot.number))
+    problems = _decidability_problems(lot, live)
+    if not ranking.same_ranking(live, decision.ranking) or problems:
+        why = ranking.ranking_changes(decision.ranking, live) + list(live["gaps"]) or problems
+        raise Refused(_l("Die Rangfolge von Los %(n)s hat sich seit dem Vorschlag geändert: %(why)s Nichts wurde freigegeben. "
+                         "Bitte geben Sie den Vorschlag zurück; er muss auf der neuen Rangfolge neu gemacht werden.",
+                         n=lot.number, why=" ".join(why)))
     at = now()
     previous = db.session.get(AwardDecision, decision.revises_id) if decision.revises_id else None
     if previous is not None:

@@ -71,6 +71,10 @@ class HideForm(FlaskForm):
     note = TextAreaField(_l("Erläuterung (wird veröffentlicht)"))
 
 
+class UnhideForm(FlaskForm):
+    reason = TextAreaField(_l("Begründung (wird veröffentlicht)"))
+
+
 class ResponseForm(FlaskForm):
     state = RadioField(_l("Ergebnis der Abwägung"), choices=[SelectChoice(k.value, v) for k, v in RESPONSE_STATE_LABELS.items()], validate_choice=False)
     reason = TextAreaField(_l("Begründung"))

@@ -30,6 +30,7 @@ __all__ = [
     "can_edit_comment",
     "can_withdraw_comment",
     "can_hide_comment",
+    "can_unhide_comment",
     "can_respond",
     "can_view_report",
     "period_phase",
@@ -109,6 +110,15 @@ def can_hide_comment(user: Any, comment: Comment) -> bool:
     return (
         is_officer(user)
         and comment.is_visible
+        and comment.consultation.state in {ConsultationState.OPEN, ConsultationState.CLOSED}
+    )
+
+
+def can_unhide_comment(user: Any, comment: Comment) -> bool:
+    return (
+        is_officer(user)
+        and comment.is_hidden
+        and not comment.is_withdrawn
         and comment.consultation.state in {ConsultationState.OPEN, ConsultationState.CLOSED}
     )
 

@@ -457,6 +457,42 @@ def hide_comment(comment: Comment, *, by: User, reason: HideReason | str | None,
     )
 
 
+def unhide_comment(comment: Comment, *, by: User, reason: str) -> None:
+    """Show a hidden comment again (the hiding was a mistake or is resolved), with a published reason.
+
+    Possible while hiding is (until the responses are published). The earlier
+    hiding stays in the audit log; the author is notified.
+    """
+    _require_officer(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused(_l("Bitte begründen Sie in einem Satz, warum die Stellungnahme wieder eingeblendet wird; die "
+                         "Begründung wird veröffentlicht."), field="reason")
+    if len(reason) > NOTE_MAX_LENGTH:
+        raise Refused(_l("Die Begründung darf höchstens %(n)s Zeichen lang sein.", n=NOTE_MAX_LENGTH), field="reason")
+    if not comment.is_hidden:
+        raise Refused(_l("Diese Stellungnahme ist nicht ausgeblendet."))
+    if comment.is_withdrawn:
+        raise Refused(_l("Die Verfasserin oder der Verfasser hat diese Stellungnahme zurückgezogen; sie kann nicht "
+                         "wieder eingeblendet werden."))
+    if comment.consultation.state not in {S.OPEN, S.CLOSED}:
+        raise Refused(_l("Nach der Veröffentlichung der Abwägung kann nichts mehr eingeblendet werden."))
+    hidden = {"hidden_at": comment.hidden_at, "hide_reason": comment.hide_reason, "hide_note": comment.hide_note}
+    comment.hidden_at = None
+    comment.hidden_by_id = None
+    comment.hide_reason = None
+    comment.hide_note = None
+    db.session.flush()
+    record(AuditAction.COMMENT_UNHIDDEN, actor=by, subject=comment, public=True,
+           data={"consultation": comment.consultation_id, "reason": reason, **hidden})
+    author = comment.author
+    queue_mail(
+        author.email, _l("Ihre Stellungnahme ist wieder sichtbar"), "consultation_comment_unhidden",
+        locale=author.locale, comment=comment, consultation=comment.consultation, reason=reason,
+        comment_url=comment_url(comment),
+    )
+
+
 # --------------------------------------------------------------------------
 # Responses (Abwägung) and notifications
 # --------------------------------------------------------------------------

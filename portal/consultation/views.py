@@ -22,6 +22,7 @@ from portal.consultation.forms import (
     EditCommentForm,
     HideForm,
     ResponseForm,
+    UnhideForm,
     VersionForm,
 )
 from portal.consultation.models import (
@@ -344,6 +345,28 @@ def hide_comment(comment_id: int) -> Any:
             return redirect(url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor))
     return render_template(
         "consultation/hide.html", comment=comment, form=form, title=_("Stellungnahme ausblenden"),
+    ), (200 if request.method == "GET" else 422)
+
+
+@bp.route("/stellungnahme/<int:comment_id>/einblenden", methods=["GET", "POST"])
+@login_required
+def unhide_comment(comment_id: int) -> Any:
+    comment = _load_comment(comment_id)
+    require(perm.can_manage_consultations(current_user))
+    form = UnhideForm()
+    if form.validate_on_submit():
+        try:
+            services.unhide_comment(comment, by=current_user, reason=form.reason.data or "")
+        except Refused as exc:
+            db.session.rollback()
+            show_refusal(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Die Stellungnahme ist wieder eingeblendet; die Verfasserin oder der Verfasser wird benachrichtigt."),
+                  "success")
+            return redirect(url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor))
+    return render_template(
+        "consultation/unhide.html", comment=comment, form=form, title=_("Stellungnahme wieder einblenden"),
     ), (200 if request.method == "GET" else 422)
 
 

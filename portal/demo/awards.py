@@ -31,9 +31,73 @@ POINTS = {
     ("diakonie", 1): {"K1": 3, "K2": 4, "K3": 4, "K4": 3, "K5": 4},
     ("caritas", 2): {"K1": 4, "K2": 3, "K3": 4, "K4": 4, "K5": 4},
 }
-REASONS = {
-    4: "Das Konzept geht über die Mindestanforderungen hinaus und ist mit Beispielen belegt.",
-    3: "Die Anforderungen sind erfüllt; einzelne Punkte bleiben allgemein beschrieben.",
+#: Each reviewer's own justification per bid and criterion: (Rita Gutachterin, Ralf Gutachter). The chair
+#: keeps the reviewers' points without a reason of her own, so the notice shows both, joined by " | ".
+JUSTIFICATIONS = {
+    ("caritas", 1): {
+        "K1": ("Der Ablauf von der Erstberatung bis zur Übergabe an Regeldienste ist klar beschrieben; "
+               "Qualitätsstandards und Dokumentation sind mit Beispielen belegt.",
+               "Die Fallbeispiele zeigen eine rechtskreisübergreifende Beratung; die Kriterien für den Fallabschluss "
+               "bleiben etwas knapp."),
+        "K2": ("Der Träger ist in Bad Berleburg und Bad Laasphe mit eigenen Beratungsstellen vertreten; die "
+               "Kooperation mit den Kommunen ist durch Vereinbarungen belegt.",
+               "Gute Einbindung der Integrationslotsen und des Ehrenamts; für Erndtebrück ist eine regelmäßige "
+               "Sprechstunde im Rathaus zugesagt."),
+        "K3": ("Die Qualifikation der vorgesehenen Fachkraft ist nachgewiesen; zu Einarbeitung und Vertretung "
+               "gibt es nur allgemeine Aussagen.",
+               "Sprachkenntnisse in Arabisch und Türkisch sind vorhanden; die Vertretung im Urlaub ist nur mit "
+               "einem Satz geregelt."),
+        "K4": ("Die Trennung von Beratung und eigenen Angeboten des Verbands ist schriftlich festgelegt; "
+               "Ratsuchende werden über andere Träger informiert.",
+               "Ein Beirat mit Vertreterinnen der Zielgruppe soll zweimal im Jahr tagen; das stärkt die "
+               "anwaltschaftliche Rolle."),
+        "K5": ("Die Abgrenzung zur Migrationsberatung für Erwachsene ist beschrieben, zur Jugendmigrationsdienst-"
+               "Arbeit fehlt sie.",
+               "Die Zusammenarbeit mit dem Kommunalen Integrationszentrum wird genannt, aber nicht mit festen "
+               "Absprachen unterlegt."),
+    },
+    ("diakonie", 1): {
+        "K1": ("Das Konzept beschreibt Case Management vor allem als Einzelfallhilfe; Qualitätsstandards sind "
+               "genannt, der Ablauf bleibt allgemein.",
+               "Die Dokumentation ist gut geregelt, die Steuerung über mehrere Rechtskreise wird aber nur an einem "
+               "Beispiel gezeigt."),
+        "K2": ("Langjährige Präsenz in Bad Laasphe und enge Zusammenarbeit mit den Kirchengemeinden; "
+               "Kooperationen mit den Kommunen sind belegt.",
+               "Das Netz aus Ehrenamtlichen ist beeindruckend; mit den Integrationslotsen der Kommunen gibt es "
+               "feste Treffen."),
+        "K3": ("Zwei Fachkräfte mit Abschluss in Sozialer Arbeit und Erfahrung im Case Management; Einarbeitung "
+               "nach einem festen Plan.",
+               "Vertretung durch ein Team von drei Beraterinnen ist gesichert; Sprachkompetenzen in Farsi und "
+               "Russisch sind belegt."),
+        "K4": ("Die Unabhängigkeit der Fallbeurteilung wird zugesichert, aber nicht durch Verfahren abgesichert.",
+               "Die Beteiligung der Zielgruppe ist vorgesehen, bleibt jedoch ohne konkretes Format."),
+        "K5": ("Klare Absprachen mit der Migrationsberatung und dem Jugendmigrationsdienst verhindern "
+               "Doppelberatung; Fallkonferenzen sind geplant.",
+               "Die Zusammenarbeit mit dem Kommunalen Integrationszentrum ist in einem Kooperationsentwurf "
+               "schriftlich geregelt."),
+    },
+    ("caritas", 2): {
+        "K1": ("Der Ablauf des Case Managements ist für Burbach, Neunkirchen und Wilnsdorf einheitlich "
+               "beschrieben und mit Qualitätsstandards hinterlegt.",
+               "Überzeugendes Fallbeispiel zur Arbeitsmarktintegration über mehrere Rechtskreise; die Dokumentation "
+               "folgt einem festen Schema."),
+        "K2": ("Im südlichen Siegerland ist der Träger bisher nur mit einer Sprechstunde in Wilnsdorf vertreten; "
+               "Kooperationen sind erst geplant.",
+               "Die Vernetzung mit den Kommunen wird angekündigt, Ehrenamt und Integrationslotsen werden noch "
+               "nicht konkret eingebunden."),
+        "K3": ("Die vorgesehene Fachkraft hat langjährige Erfahrung in der Migrationsberatung; die Einarbeitung "
+               "ist mit Hospitationen geplant.",
+               "Vertretung durch das Team in Siegen ist zugesagt; Sprachkenntnisse in Polnisch und Rumänisch "
+               "passen zur Zielgruppe der Region."),
+        "K4": ("Die Beratung bleibt von eigenen Angeboten des Verbands getrennt; die Regeln dafür sind "
+               "schriftlich festgelegt.",
+               "Ratsuchende können eine zweite Meinung einholen; Rückmeldungen der Zielgruppe fließen in die "
+               "jährliche Auswertung ein."),
+        "K5": ("Die Abgrenzung zu den bestehenden Beratungsdiensten in Burbach und Neunkirchen ist mit Namen und "
+               "Zuständigkeiten beschrieben.",
+               "Feste monatliche Abstimmung mit dem Kommunalen Integrationszentrum; Doppelberatung wird über eine "
+               "gemeinsame Fallübersicht vermieden."),
+    },
 }
 
 
@@ -76,11 +140,11 @@ def _load(ctx: DemoContext, clock: Any, *, deadline: Any) -> None:
             review.decide_eligibility(bid, criterion, met=True, by=officer2, reason="Der Nachweis liegt vollständig vor.")
     clock.advance(days=3)
     for lot in (lot1, lot2):
-        for user in (rita, ralf):
+        for index, user in enumerate((rita, ralf)):
             for (org_key, number), bid in bids.items():
                 if number == lot.number:
-                    points = POINTS[(org_key, number)]
-                    review.save_scores(bid, {c.id: (points[c.code], f"{c.code}: {REASONS[points[c.code]]}")
+                    points, texts = POINTS[(org_key, number)], JUSTIFICATIONS[(org_key, number)]
+                    review.save_scores(bid, {c.id: (points[c.code], texts[c.code][index])
                                              for c in scored_criteria(lot)}, by=user)
             review.submit_review(lot, by=user)
     clock.advance(days=1)

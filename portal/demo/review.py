@@ -13,23 +13,55 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-
 from portal.bids.opening import confirm_opening, start_opening
 from portal.demo import DemoContext, replayed
 from portal.demo.bids import _bid, _call
 from portal.review import services
 from portal.review.queries import eligibility_criteria, scored_criteria
 
-#: Points per organisation key and criterion code, one line per reviewer; with a short justification each.
+#: Points per organisation key and criterion code, one line per reviewer, each with the reviewer's own
+#: justification (points, text).
 SCORES = {
-    "reviewer1": {"caritas": {"K1": 4, "K2": 4, "K3": 3, "K4": 4, "K5": 3}},
-    "reviewer2": {"caritas": {"K1": 4, "K2": 3, "K3": 3, "K4": 4, "K5": 4},
-                  "diakonie": {"K1": 3, "K2": 4, "K3": 4, "K4": 3, "K5": 4}},
+    "reviewer1": {"caritas": {
+        "K1": (4, "Klarer Ablauf von der Erstberatung bis zur Übergabe an Regeldienste; Standards und Dokumentation "
+                  "sind mit Beispielen belegt."),
+        "K2": (4, "Eigene Beratungsstellen in Bad Berleburg und Bad Laasphe; die Zusammenarbeit mit den Kommunen ist "
+                  "vertraglich geregelt."),
+        "K3": (3, "Die Qualifikation der Fachkraft ist nachgewiesen; Einarbeitung und Vertretung sind nur allgemein "
+                  "beschrieben."),
+        "K4": (4, "Beratung und eigene Angebote des Verbands sind schriftlich getrennt; Ratsuchende erfahren von "
+                  "anderen Trägern."),
+        "K5": (3, "Die Abgrenzung zur Migrationsberatung ist beschrieben, zum Jugendmigrationsdienst fehlt sie."),
+    }},
+    "reviewer2": {
+        "caritas": {
+            "K1": (4, "Die Fallbeispiele zeigen eine Beratung über mehrere Rechtskreise; die Kriterien für den "
+                      "Fallabschluss sind knapp."),
+            "K2": (3, "Die Kooperationen bestehen vor allem in Bad Berleburg; für Erndtebrück bleibt das Angebot "
+                      "unbestimmt."),
+            "K3": (3, "Sprachkenntnisse in Arabisch und Türkisch sind vorhanden; die Urlaubsvertretung ist nur mit "
+                      "einem Satz geregelt."),
+            "K4": (4, "Ein Beirat mit Vertreterinnen der Zielgruppe soll zweimal im Jahr tagen; das stärkt die "
+                      "anwaltschaftliche Rolle."),
+            "K5": (4, "Feste Absprachen mit dem Kommunalen Integrationszentrum und eine gemeinsame Fallübersicht "
+                      "vermeiden Doppelberatung."),
+        },
+        "diakonie": {
+            "K1": (3, "Case Management wird vor allem als Einzelfallhilfe beschrieben; die Steuerung über mehrere "
+                      "Rechtskreise bleibt allgemein."),
+            "K2": (4, "Das Netz aus Ehrenamtlichen in Bad Laasphe ist beeindruckend; mit den Integrationslotsen gibt "
+                      "es feste Treffen."),
+            "K3": (4, "Zwei erfahrene Fachkräfte, Einarbeitung nach festem Plan; Sprachkompetenzen in Farsi und "
+                      "Russisch sind belegt."),
+            "K4": (3, "Die Unabhängigkeit wird zugesichert, aber nicht durch ein Verfahren abgesichert; die "
+                      "Beteiligung bleibt ohne Format."),
+            "K5": (4, "Klare Absprachen mit der Migrationsberatung und dem Jugendmigrationsdienst; Fallkonferenzen "
+                      "sind geplant."),
+        },
+    },
 }
-REASONS = {
-    4: "Das Konzept geht über die Mindestanforderungen hinaus und ist mit Beispielen belegt.",
-    3: "Die Anforderungen sind erfüllt; einzelne Punkte bleiben allgemein beschrieben.",
-}
+#: Ralf's first score in lot 2 (in progress).
+LOT2_FIRST = (3, "Der Ablauf ist für alle drei Kommunen beschrieben; Qualitätsstandards werden nur angekündigt.")
 
 
 def load(ctx: DemoContext) -> None:
@@ -79,13 +111,12 @@ def _load(ctx: DemoContext, clock: Any, *, deadline: Any) -> None:
 
     clock.advance(days=2)
     for key, user in (("reviewer1", rita), ("reviewer2", ralf)):
-        for org_key, points in SCORES[key].items():
+        for org_key, scores in SCORES[key].items():
             bid = bids[(1, org_key)]
-            services.save_scores(bid, {c.id: (points[c.code], f"{c.code}: {REASONS[points[c.code]]}")
-                                       for c in scored_criteria(lot1)}, by=user)
+            services.save_scores(bid, {c.id: scores[c.code] for c in scored_criteria(lot1)}, by=user)
         services.submit_review(lot1, by=user)
     first = scored_criteria(lot2)[0]
-    services.save_scores(bids[(2, "caritas")], {first.id: (3, f"{first.code}: {REASONS[3]}")}, by=ralf)
+    services.save_scores(bids[(2, "caritas")], {first.id: LOT2_FIRST}, by=ralf)
     ctx.objects["review_call"] = call
     ctx.say(f"Aufruf {call.reference} in der Bewertung: Los 1 bereit zur Konsolidierung (Vorsitz: {officer2.name}), "
             f"Los 2 in Bearbeitung; Übersicht unter /verwaltung/aufrufe/{call.reference}/begutachtung.")

@@ -4,7 +4,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from portal.awards.ranking import eligible, same_ranking
+from flask_babel import force_locale
+
+from portal.awards.ranking import eligible, ranking_changes, same_ranking
 
 SNAP: dict[str, Any] = {
     "lot_id": 1, "final": True, "gaps": [],
@@ -34,3 +36,25 @@ def test_wording_does_not_matter_but_points_ranks_and_closing_do() -> None:
 
 def test_eligible_entries_by_rank_without_excluded() -> None:
     assert [e["bid_id"] for e in eligible(SNAP)] == [1, 2]
+
+
+def test_the_changes_name_each_bid_with_rank_points_and_criterion(app) -> None:  # type: ignore[no-untyped-def]
+    changed = copy.deepcopy(SNAP)
+    changed["final"] = False
+    b, a, c = changed["entries"]
+    a.update(rank=2, total="57.00", criteria=[{"code": "K1", "points": 1, "reason": "sehr gut"}])
+    b["rank"] = 1
+    c["excluded"] = False
+    changed["entries"].append({**copy.deepcopy(b), "bid_id": 4, "organisation_name": "D"})
+    with app.test_request_context(), force_locale("de"):
+        assert ranking_changes(SNAP, changed) == [
+            "Die Konsolidierung ist nicht mehr abgeschlossen.",
+            "B: Rang 2 → 1.",
+            "A: Rang 1 → 2, 81,00 → 57,00 Punkte, K1: 5 → 1.",
+            "C ist nicht mehr ausgeschlossen.",
+            "D ist neu in der Rangfolge.",
+        ]
+        assert ranking_changes(SNAP, copy.deepcopy(SNAP)) == []
+        gone = copy.deepcopy(SNAP)
+        del gone["entries"][2]
+        assert ranking_changes(SNAP, gone) == ["C steht nicht mehr in der Rangfolge."]

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.awards import services
+from portal.audit.models import AuditEvent
 from portal.awards.models import AwardDecision, DecisionState, InformationLetter, Objection
-from portal.calls.models import CallState
+from portal.calls.models import CallState, Criterion
 from portal.extensions import db
 from tests.conftest import login
 from tests.factories_awards import ORGANISATIONS, decided_call, reviewed_call
@@ -135,6 +136,96 @@ def test_officers_propose_and_approve_through_the_forms(app, client, clock, offi
     assert response.status_code == 303
     db.session.expire_all()
     assert call.state == CallState.STANDSTILL
+
+
+def _error_summary(html: str) -> str:
+    start = html.index('class="error-summary" role="alert"')
+    return html[start:html.index("</div>", start)]
+
+
+def test_an_approval_after_the_ranking_changed_is_refused_with_the_changes(app, client, clock, officer, officer2) -> None:  # type: ignore[no-untyped-def]
+    from portal.review.models import ConsolidatedScore
+
+    call, bids = reviewed_call(clock, officer, officer2)
+    reference, lot = call.reference, call.lots[0]
+    login(client, officer)
+    response = client.post(f"/verwaltung/vergabe/{reference}/lose/1/vorschlag", data={f"lot{lot.id}-outcome": "ranking"})
+    assert response.status_code == 303
+    decision = db.session.scalar(select(AwardDecision))
+    assert [w.organisation.name for w in decision.winners] == [CARITAS]
+    # The review services change nothing of a closed lot; the approval checks the ranking all the same, against a
+    # change made outside them (here a correction in the database: Caritas K1 5 → 1 points, 81 → 57 in total).
+    k1 = db.session.scalar(select(ConsolidatedScore).join(Criterion, ConsolidatedScore.criterion_id == Criterion.id)
+                           .where(ConsolidatedScore.bid_id == bids[CARITAS].id, Criterion.code == "K1"))
+    k1.points = 1
+    db.session.commit()
+
+    login(client, officer2)
+    response = client.post(f"/verwaltung/vergabe/{reference}/entscheidungen/{decision.id}/freigabe")
+    assert response.status_code == 409
+    summary = _error_summary(response.text)
+    assert "Die Aktion wurde nicht ausgeführt" in summary
+    assert "Die Rangfolge von Los 1 hat sich seit dem Vorschlag geändert" in summary
+    assert f"{CARITAS}: Rang 1 → 3, 81,00 → 57,00 Punkte, K1: 5 → 1." in summary
+    assert f"{DIAKONIE}: Rang 2 → 1." in summary and f"{AWO}: Rang 3 → 2." in summary
+    assert "Nichts wurde freigegeben" in summary and "Bitte geben Sie den Vorschlag zurück" in summary
+    # Nothing is approved: the proposal is still open, the call in review, no approval event, no letters.
+    db.session.expire_all()
+    assert db.session.get(AwardDecision, decision.id).state == DecisionState.PROPOSED
+    assert call.state == CallState.IN_REVIEW
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "award.approved")) is None
+    assert db.session.scalar(select(InformationLetter)) is None
+    # The officer gives it back; a new proposal follows the new ranking and can be approved.
+    response = client.post(f"/verwaltung/vergabe/{reference}/entscheidungen/{decision.id}/rueckgabe",
+                           data={f"return{decision.id}-reason": "Die Rangfolge hat sich geändert."})
+    assert response.status_code == 303
+    login(client, officer)
+    client.post(f"/verwaltung/vergabe/{reference}/lose/1/vorschlag", data={f"lot{lot.id}-outcome": "ranking"})
+    renewed = db.session.scalar(select(AwardDecision).where(AwardDecision.state == DecisionState.PROPOSED))
+    assert [w.organisation.name for w in renewed.winners] == [DIAKONIE]
+    login(client, officer2)
+    assert client.post(f"/verwaltung/vergabe/{reference}/entscheidungen/{renewed.id}/freigabe").status_code == 303
+    db.session.expire_all()
+    assert call.state == CallState.STANDSTILL
+
+
+def test_a_revision_without_an_objection_through_the_forms(app, client, clock, standstill, officer, officer2) -> None:  # type: ignore[no-untyped-def]
+    # docs/awards.md: during the standstill an officer may revise a lot with a reason; no objection is needed.
+    call, bids, reference = standstill["call"], standstill["bids"], standstill["reference"]
+    lot = call.lots[0]
+    first = services.current_round(call)
+    in_force = services.current_decisions(call)[lot.id]
+    assert services.objections_of(call) == []
+    login(client, officer2)
+    page = client.get(f"/verwaltung/vergabe/{reference}")
+    assert "Entscheidung überarbeiten" in page.text
+    fields = {f"lot{lot.id}-outcome": "choice", f"lot{lot.id}-winners": str(bids[DIAKONIE].id),
+              f"lot{lot.id}-deviation_reason": "Caritas hat die Trägerschaft nach der Information zurückgegeben."}
+    response = client.post(f"/verwaltung/vergabe/{reference}/lose/1/vorschlag", data=fields)
+    assert response.status_code == 422 and "warum die Entscheidung über Los 1 überarbeitet wird" in response.text
+    assert "Caritas hat die Trägerschaft nach der Information zurückgegeben." in response.text  # the input is kept
+    assert services.pending_proposals(call) == {}
+    reason = "Caritas kann die Stellen nicht besetzen und hat schriftlich verzichtet."
+    response = client.post(f"/verwaltung/vergabe/{reference}/lose/1/vorschlag",
+                           data={**fields, f"lot{lot.id}-revision_reason": reason})
+    assert response.status_code == 303
+    revision = services.pending_proposals(call)[lot.id]
+    assert revision.revises_id == in_force.id and revision.revision_reason == reason
+    login(client, officer)
+    assert client.post(f"/verwaltung/vergabe/{reference}/entscheidungen/{revision.id}/freigabe").status_code == 303
+    db.session.expire_all()
+    second = services.current_round(call)
+    assert second.number == 2 and second.reason == reason and first.superseded_at is not None
+    assert db.session.get(AwardDecision, in_force.id).state == DecisionState.SUPERSEDED
+    letters = db.session.scalars(select(InformationLetter).where(InformationLetter.round_id == second.id)).all()
+    assert len(letters) == 3 and {letter.content["revision_reason"] for letter in letters} == {reason}
+    login(client, bids[DIAKONIE].organisation.active_members[0])
+    own = next(letter for letter in letters if letter.organisation.name == DIAKONIE)
+    assert f"Grund der Überarbeitung:</strong> {reason}" in client.get(f"/mitteilungen/{own.id}").text
+    clock.set(second.standstill_ends_at)
+    assert services.finalise_due_awards() == [call]
+    db.session.commit()
+    assert services.notice_for(call).data["lots"][0]["winners"][0]["organisation"] == DIAKONIE
 
 
 def test_bidder_reads_own_letter_and_lodges_an_objection(app, client, standstill) -> None:  # type: ignore[no-untyped-def]

@@ -128,6 +128,29 @@ def test_drafts_are_not_public(client, clock) -> None:  # type: ignore[no-untype
     assert call.title not in client.get("/aufrufe/").get_data(as_text=True)
 
 
+def test_a_public_call_links_its_open_data_and_a_draft_does_not(client, officer, clock) -> None:  # type: ignore[no-untyped-def]
+    call = make_call(published=True)
+    page = client.get(f"/aufrufe/{call.reference}").get_data(as_text=True)
+    links = {
+        f"/open-data/ocds/{call.reference}/releases.json": "Offene Daten: alle Veröffentlichungen als OCDS-Releases (JSON)",
+        f"/open-data/ocds/{call.reference}/record.json": "Offene Daten: aktueller Stand als OCDS-Record (JSON)",
+    }
+    for url, text in links.items():
+        assert f'<a href="{url}" type="application/json">{text}</a>' in page
+        data = client.get(url)
+        assert data.status_code == 200 and call.reference in data.json["uri"]
+    client.get("/sprache/en")
+    english = client.get(f"/aufrufe/{call.reference}").get_data(as_text=True)
+    assert "Open data: every release as OCDS releases (JSON)" in english
+    assert "Open data: current state as an OCDS record (JSON)" in english
+    client.get("/sprache/de")
+    draft = make_call()
+    login(client, officer)
+    page = client.get(f"/aufrufe/{draft.reference}").get_data(as_text=True)
+    assert "Entwurf" in page and "/open-data/ocds/" not in page
+    assert client.get(f"/open-data/ocds/{draft.reference}/releases.json").status_code == 404
+
+
 def test_markdown_with_script_and_iframe_is_sanitised(client, clock) -> None:  # type: ignore[no-untyped-def]
     call = make_call(published=True, description="Hallo <script>alert(1)</script>\n\n<iframe src='https://evil.example'></iframe>\n\n**fett**")
     page = client.get(f"/aufrufe/{call.reference}").get_data(as_text=True)
@@ -250,6 +273,7 @@ def test_a_draft_cannot_be_cancelled_only_a_published_call(client, officer) -> N
     from portal.calls import services
     from portal.core.errors import Refused
 
+    client.get("/sprache/de")
     draft = make_call()
     login(client, officer)
     assert "Aufruf aufheben" not in client.get(f"/verwaltung/aufrufe/{draft.id}").get_data(as_text=True)

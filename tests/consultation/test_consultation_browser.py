@@ -121,6 +121,13 @@ def test_consultation_from_markdown_to_report(app, browser, live_server, clock, 
     _press(staff, "Ausblenden")
     assert "Nennt eine Beschäftigte mit Namen." in staff.content()
     check_a11y(staff)
+    # Showing it again needs a reason (the officer leaves it hidden here).
+    with staff.expect_navigation():
+        staff.get_by_role("link", name=f"Wieder einblenden (Nr. {hidden_id})").click()
+    check_a11y(staff)
+    _press(staff, "Wieder einblenden")
+    assert "Bitte korrigieren Sie" in staff.content() and "wieder eingeblendet wird" in staff.content()
+    check_a11y(staff)
 
     # The period ends; the officer closes, answers every comment and publishes.
     # Two weeks later the old session has timed out: the officer signs in anew.

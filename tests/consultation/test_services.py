@@ -151,6 +151,54 @@ def test_hiding_needs_a_listed_reason_and_an_explanation(consultation, officer, 
     assert "consultation_comment.hidden" in _actions()
 
 
+def test_a_hidden_comment_is_shown_again_with_a_published_reason(consultation, officer, bidder, organisation, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    from portal.mail.models import OutgoingMail
+
+    comment = make_comment(consultation, bidder, organisation=organisation)
+    with pytest.raises(Refused, match="nicht ausgeblendet"):
+        services.unhide_comment(comment, by=officer, reason="Versehentlich ausgeblendet.")
+    services.hide_comment(comment, by=officer, reason=HideReason.PERSONAL_DATA, note="Nennt eine Nachbarin mit Namen.")
+    db.session.commit()
+    for reason in ("", "   ", "x" * 2001):
+        with pytest.raises(Refused) as info:
+            services.unhide_comment(comment, by=officer, reason=reason)
+        assert info.value.field == "reason"
+    with pytest.raises(NotPermitted):
+        services.unhide_comment(comment, by=bidder, reason="Ich will sie wieder sehen.")
+    assert comment.is_hidden
+    # The change and its audit event are one transaction: rolled back together.
+    services.unhide_comment(comment, by=officer, reason="Der Name war der einer Einrichtung, nicht einer Person.")
+    db.session.rollback()
+    assert comment.is_hidden and "consultation_comment.unhidden" not in _actions()
+
+    services.unhide_comment(comment, by=officer, reason="Der Name war der einer Einrichtung, nicht einer Person.")
+    db.session.commit()
+    assert comment.is_visible and comment.hide_reason is None and comment.hide_note is None
+    assert comment.body == "Bitte ergänzen."
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "consultation_comment.unhidden"))
+    assert event.public and event.subject_id == str(comment.id)
+    assert "Einrichtung, nicht einer Person" in event.data_json and "Nennt eine Nachbarin" in event.data_json
+    assert verify_chain().ok
+    mail = db.session.scalar(select(OutgoingMail).where(OutgoingMail.template == "consultation_comment_unhidden"))
+    assert mail.to_address == bidder.email and "Einrichtung, nicht einer Person" in mail.body_text
+    # Visible again, it is owed a response; and it can be hidden again.
+    services.hide_comment(comment, by=officer, reason=HideReason.OFF_TOPIC, note="Betrifft ein anderes Verfahren.")
+    assert comment.is_hidden
+
+
+def test_a_withdrawn_or_evaluated_comment_is_not_shown_again(consultation, officer, bidder, organisation) -> None:  # type: ignore[no-untyped-def]
+    withdrawn = make_comment(consultation, bidder, organisation=organisation)
+    services.hide_comment(withdrawn, by=officer, reason=HideReason.INSULT, note="Beleidigt eine Person.")
+    services.withdraw_comment(withdrawn, by=bidder)
+    with pytest.raises(Refused, match="zurückgezogen"):
+        services.unhide_comment(withdrawn, by=officer, reason="Versehentlich ausgeblendet.")
+    late = make_comment(consultation, bidder, organisation=organisation)
+    services.hide_comment(late, by=officer, reason=HideReason.INSULT, note="Beleidigt eine Person.")
+    consultation.state = ConsultationState.EVALUATED  # as the factory sets a state
+    with pytest.raises(Refused, match="Veröffentlichung der Abwägung"):
+        services.unhide_comment(late, by=officer, reason="Versehentlich ausgeblendet.")
+
+
 def test_evaluation_cannot_be_published_with_a_comment_unanswered(consultation, clock, officer, bidder, bidder2, organisation, organisation2) -> None:  # type: ignore[no-untyped-def]
     first = make_comment(consultation, bidder, organisation=organisation)
     second = make_comment(consultation, bidder2, section="3", organisation=organisation2)

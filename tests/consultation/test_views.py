@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -129,6 +130,41 @@ def test_hiding_over_http_needs_reason_and_notifies(client, consultation, office
     assert "Kein Bezug zum Entwurf" in page and "Betrifft ein anderes Verfahren." in page and "Unsachlich" not in page
     mails = smtp_server.to(bidder.email)
     assert len(mails) == 1 and f"#kommentar-{comment.id}" in smtp_server.text(mails[0])
+
+
+def test_unhiding_over_http_needs_a_reason_and_the_csrf_token(app, client, consultation, officer, bidder, organisation, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    comment = make_comment(consultation, bidder, organisation=organisation, body="Sachlicher Hinweis zu Abschnitt 1")
+    services.hide_comment(comment, by=officer, reason=HideReason.INSULT, note="Versehentlich als beleidigend markiert.")
+    db.session.commit()
+    url = f"/beteiligung/stellungnahme/{comment.id}/einblenden"
+    assert client.get(url).status_code == 302  # to the sign-in
+    login(client, bidder)
+    assert client.get(url).status_code == 403
+    assert client.post(url, data={"reason": "Bitte wieder zeigen."}).status_code == 403
+    assert "Wieder einblenden" not in _text(client.get(f"/beteiligung/{consultation.id}"))
+    login(client, officer)
+    page = _text(client.get(f"/beteiligung/{consultation.id}"))
+    assert f'href="{url}">Wieder einblenden<span class="visually-hidden"> (Nr. {comment.id})</span>' in page
+    form = _text(client.get(url))
+    assert "Sachlicher Hinweis zu Abschnitt 1" in form and "Versehentlich als beleidigend markiert." in form
+    response = client.post(url, data={"reason": "  "})
+    assert response.status_code == 422 and "error-summary" in _text(response)
+    assert 'id="reason-error"' in _text(response) and "warum die Stellungnahme wieder eingeblendet wird" in _text(response)
+    assert comment.is_hidden
+    # With CSRF switched on (as in production) a post without the token is refused and changes nothing.
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post(url, data={"reason": "Die Markierung war ein Versehen."})
+    assert response.status_code == 400 and comment.is_hidden
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', _text(client.get(url))).group(1)
+    response = client.post(url, data={"reason": "Die Markierung war ein Versehen.", "csrf_token": token})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert comment.is_visible
+    page = _text(client.get(f"/beteiligung/{consultation.id}"))
+    assert "Sachlicher Hinweis zu Abschnitt 1" in page and "Von der Vergabestelle ausgeblendet" not in page
+    assert "Die Stellungnahme ist wieder eingeblendet" in page
+    mails = smtp_server.to(bidder.email)
+    assert any("Die Markierung war ein Versehen." in smtp_server.text(m) for m in mails)
 
 
 def test_evaluation_report_and_mails(client, consultation, clock, officer, bidder, organisation, council_member, smtp_server) -> None:  # type: ignore[no-untyped-def]
