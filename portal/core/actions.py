@@ -13,8 +13,10 @@ redirect (Post/Redirect/Get). `attempt` does exactly that, so a view reads
             return done
     return render_template("calls/admin/cancel.html", form=form, call=call), 422
 
-and renders the form again itself, with the status it uses for a refused POST
-(422 mostly, 409 where the state of the thing changed under the user).
+and renders the form again itself, with the status that page uses for a refused
+POST (422 mostly; 409 where the state of the thing changed under the user).
+Steps that belong after the commit (a new session, a message of another
+category) follow `attempt` with `success=None`, before returning its redirect.
 """
 from __future__ import annotations
 
