@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from portal.awards import ranking, services
@@ -18,7 +17,7 @@ from portal.awards.models import AwardDecision, InformationLetter, Objection
 from portal.awards.permissions import can_manage_awards, can_view_procurement_record
 from portal.awards.record import build_record
 from portal.calls.models import Call, CallState
-from portal.core.errors import Refused, show_refusal
+from portal.core.actions import attempt
 from portal.core.pdfgen import render_pdf
 from portal.core.permissions import require
 from portal.extensions import db
@@ -90,12 +89,6 @@ def show(reference: str) -> tuple[str, int]:
     return _page(_call(reference))
 
 
-def _done(call: Call, message: str) -> BaseResponse:
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("awards_admin.show", reference=call.reference), code=303)
-
-
 @bp.post("/<reference>/lose/<int:number>/vorschlag")
 def propose(reference: str, number: int) -> Any:
     call = _call(reference)
@@ -104,20 +97,18 @@ def propose(reference: str, number: int) -> Any:
         abort(404)
     form = ProposalForm(prefix=f"lot{lot.id}")
     form.winners.choices = []
-    if form.validate_on_submit():
-        try:
-            services.propose_award(
-                lot, by=current_user, no_award=form.outcome.data == "no_award",
-                winner_bid_ids=form.winners.data if form.outcome.data == "choice" else None,
-                deviation_reason=form.deviation_reason.data, no_award_reason=form.no_award_reason.data,
-                revision_reason=form.revision_reason.data,
-            )
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            return _done(call, _("Der Vorschlag für Los %(n)s ist gespeichert. Eine zweite Person der Vergabestelle muss ihn "
-                                 "freigeben.", n=lot.number))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.propose_award(
+            lot, by=current_user, no_award=form.outcome.data == "no_award",
+            winner_bid_ids=form.winners.data if form.outcome.data == "choice" else None,
+            deviation_reason=form.deviation_reason.data, no_award_reason=form.no_award_reason.data,
+            revision_reason=form.revision_reason.data,
+        ),
+        success=_("Der Vorschlag für Los %(n)s ist gespeichert. Eine zweite Person der Vergabestelle muss ihn "
+                  "freigeben.", n=lot.number),
+        redirect_to=url_for("awards_admin.show", reference=call.reference),
+    )):
+        return done
     return _page(call, 422, **{f"proposal-{lot.id}": form})
 
 
@@ -133,14 +124,14 @@ def approve(reference: str, decision_id: int) -> Any:
     call = _call(reference)
     decision = _decision(call, decision_id)
     form = ApprovalForm(prefix=f"approve{decision.id}")
-    if form.validate_on_submit():
-        try:
-            services.approve_award(decision, by=current_user)
-        except Refused as exc:
-            db.session.rollback()
-            return _page(call, 409, errors=[exc.message])
-        return _done(call, _("Die Vergabe ist freigegeben."))
-    return _page(call, 422, errors=[_("Die Anfrage war ungültig. Bitte versuchen Sie es erneut.")])
+    if not form.validate_on_submit():
+        return _page(call, 422, errors=[_("Die Anfrage war ungültig. Bitte versuchen Sie es erneut.")])
+    if done := attempt(form, lambda: services.approve_award(decision, by=current_user),
+                       success=_("Die Vergabe ist freigegeben."),
+                       redirect_to=url_for("awards_admin.show", reference=call.reference)):
+        return done
+    # The approval form has no fields: the refusal stands in its form errors, shown at the top of the page.
+    return _page(call, 409, errors=form.form_errors)
 
 
 @bp.post("/<reference>/entscheidungen/<int:decision_id>/rueckgabe")
@@ -148,14 +139,11 @@ def give_back(reference: str, decision_id: int) -> Any:
     call = _call(reference)
     decision = _decision(call, decision_id)
     form = ReturnForm(prefix=f"return{decision.id}")
-    if form.validate_on_submit():
-        try:
-            services.return_proposal(decision, reason=form.reason.data, by=current_user)
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            return _done(call, _("Der Vorschlag wurde zurückgegeben."))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.return_proposal(decision, reason=form.reason.data, by=current_user),
+        success=_("Der Vorschlag wurde zurückgegeben."), redirect_to=url_for("awards_admin.show", reference=call.reference),
+    )):
+        return done
     return _page(call, 422, **{f"return-{decision.id}": form})
 
 
@@ -163,15 +151,13 @@ def give_back(reference: str, decision_id: int) -> Any:
 def policy(reference: str) -> Any:
     call = _call(reference)
     form = PolicyForm(prefix="policy")
-    if form.validate_on_submit():
-        try:
-            services.set_policy(call, several_winners=form.several_winners.data,
-                                publish_other_bids=form.publish_other_bids.data, by=current_user)
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            return _done(call, _("Die Einstellungen zur Vergabe sind gespeichert."))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.set_policy(call, several_winners=form.several_winners.data,
+                                          publish_other_bids=form.publish_other_bids.data, by=current_user),
+        success=_("Die Einstellungen zur Vergabe sind gespeichert."),
+        redirect_to=url_for("awards_admin.show", reference=call.reference),
+    )):
+        return done
     return _page(call, 422, policy=form)
 
 
@@ -182,14 +168,13 @@ def answer(reference: str, objection_id: int) -> Any:
     if objection is None or objection.call_id != call.id:
         abort(404)
     form = AnswerForm(prefix=f"answer{objection.id}")
-    if form.validate_on_submit():
-        try:
-            services.answer_objection(objection, upheld=form.verdict.data == "upheld", answer=form.answer.data, by=current_user)
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            return _done(call, _("Die Antwort auf die Rüge ist gespeichert und an den Träger versandt."))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.answer_objection(objection, upheld=form.verdict.data == "upheld", answer=form.answer.data,
+                                                by=current_user),
+        success=_("Die Antwort auf die Rüge ist gespeichert und an den Träger versandt."),
+        redirect_to=url_for("awards_admin.show", reference=call.reference),
+    )):
+        return done
     return _page(call, 422, **{f"answer-{objection.id}": form})
 
 

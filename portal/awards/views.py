@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from portal.awards.forms import ObjectionForm
 from portal.awards.models import InformationLetter, Objection
 from portal.awards.permissions import can_view_letter, objecting_organisations
 from portal.calls.models import Call
-from portal.core.errors import Refused, show_refusal
+from portal.core.actions import attempt
 from portal.core.permissions import require
 from portal.extensions import db
 
@@ -83,16 +83,12 @@ def objection(reference: str) -> Any:
         organisation = next((o for o in organisations if o.id == form.organisation_id.data), None)
         if organisation is None:
             abort(400)
-        try:
-            services.lodge_objection(call, organisation=organisation, text=form.text.data, by=current_user)
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Ihre Rüge ist eingegangen. Die Vergabestelle antwortet Ihnen im Portal; bis dahin wird die Vergabe "
-                    "nicht bekannt gemacht."), "success")
-            return redirect(url_for("awards.index"), code=303)
+        if done := attempt(form, lambda: services.lodge_objection(call, organisation=organisation, text=form.text.data,
+                                                                  by=current_user),
+                           success=_("Ihre Rüge ist eingegangen. Die Vergabestelle antwortet Ihnen im Portal; bis dahin "
+                                     "wird die Vergabe nicht bekannt gemacht."),
+                           redirect_to=url_for("awards.index")):
+            return done
     status = 422 if request.method == "POST" else 200
     return render_template("awards/objection.html", title=_("Rüge zur Vergabe erheben"), call=call, form=form,
                            deadline=services.objection_deadline(call)), status

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, Response, abort, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -34,7 +34,7 @@ from portal.bids.sealed import SealedAccessRefused, read_version, refuse_access
 from portal.bids.transactions import commit_with_retry
 from portal.bids.views import attachment_rows, refused_sealed
 from portal.calls.models import Call, CallState
-from portal.core.errors import Refused, show_refusal
+from portal.core.actions import attempt
 from portal.core.pdfgen import render_pdf
 from portal.core.permissions import require
 from portal.extensions import db
@@ -89,21 +89,24 @@ def _opening_action(reference: str, action: str) -> Any:
     if not _two_factor_passed():
         form.form_errors.append(_("Für die Öffnung müssen Sie mit zweitem Faktor angemeldet sein."))
     elif form.validate_on_submit():
-        try:
-            if action == "start":
-                commit_with_retry(lambda: start_opening(db.session.get(Call, call.id), by=current_user))
-                flash(_("Die Öffnung wurde eingeleitet. Eine zweite Person der Vergabestelle muss sie bestätigen."), "success")
-            else:
-                opening = opening_for(call)
-                if opening is None:
-                    abort(404)
-                commit_with_retry(lambda: confirm_opening(db.session.get(Opening, opening.id), by=current_user))
-                flash(_("Die Öffnung wurde bestätigt. Das Öffnungsprotokoll liegt vor."), "success")
-                return redirect(url_for("bids_admin.opening_record_view", reference=reference))
-            return redirect(url_for("bids_admin.opening", reference=reference))
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
+        if action == "start":
+            done = attempt(
+                form, lambda: start_opening(db.session.get(Call, call.id), by=current_user),
+                success=_("Die Öffnung wurde eingeleitet. Eine zweite Person der Vergabestelle muss sie bestätigen."),
+                redirect_to=url_for("bids_admin.opening", reference=reference), code=302, commit=commit_with_retry,
+            )
+        else:
+            opening = opening_for(call)
+            if opening is None:
+                abort(404)
+            done = attempt(
+                form, lambda: confirm_opening(db.session.get(Opening, opening.id), by=current_user),
+                success=_("Die Öffnung wurde bestätigt. Das Öffnungsprotokoll liegt vor."),
+                redirect_to=url_for("bids_admin.opening_record_view", reference=reference), code=302,
+                commit=commit_with_retry,
+            )
+        if done:
+            return done
     opening = opening_for(call)
     counts = bid_counts(call) if can_view_bid_counts(current_user, call) else None
     return render_template(

@@ -38,6 +38,7 @@ from portal.bids.sealed import (
 from portal.bids.transactions import commit_with_retry
 from portal.calls.models import Call, CallState, Lot
 from portal.calls.state import call_is_open_for_submission, time_left_in_words
+from portal.core.actions import attempt
 from portal.core.errors import Refused, show_refusal
 from portal.core.permissions import require
 from portal.extensions import db
@@ -129,15 +130,12 @@ def start(reference: str) -> Any:
     if form.validate_on_submit():
         lot = db.session.get(Lot, form.lot.data)
         organisation = next(o for o in organisations if o.id == form.organisation.data)
-        try:
-            bid = commit_with_retry(lambda: services.start_bid(
-                call=db.session.get(Call, call.id), lot=db.session.get(Lot, lot.id),
-                organisation=organisation, by=current_user))
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            return redirect(url_for("bids.edit", bid_id=bid.id))
+        if done := attempt(
+            form, lambda: services.start_bid(call=db.session.get(Call, call.id), lot=db.session.get(Lot, lot.id),
+                                             organisation=organisation, by=current_user),
+            success=None, redirect_to=lambda bid: url_for("bids.edit", bid_id=bid.id), code=302, commit=commit_with_retry,
+        ):
+            return done
     return render_template("bids/start.html", call=call, form=form, title=_("Interessenbekundung beginnen"))
 
 
@@ -254,15 +252,12 @@ def _store_uploads(bid: Bid, form: Any) -> tuple[int, int]:
 def copy(bid_id: int) -> BaseResponse:
     bid = load_bid(bid_id)
     source = load_bid(request.form.get("source", type=int) or 0)
-    try:
-        commit_with_retry(lambda: services.copy_from_bid(
-            db.session.get(Bid, bid.id), db.session.get(Bid, source.id), by=current_user))
-    except Refused as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Die Angaben aus Los %(number)s wurden übernommen. Bitte prüfen Sie sie.", number=source.lot.number), "success")
-    return redirect(url_for("bids.edit", bid_id=bid.id))
+    back = url_for("bids.edit", bid_id=bid.id)
+    return attempt(
+        None, lambda: services.copy_from_bid(db.session.get(Bid, bid.id), db.session.get(Bid, source.id), by=current_user),
+        success=_("Die Angaben aus Los %(number)s wurden übernommen. Bitte prüfen Sie sie.", number=source.lot.number),
+        redirect_to=back, code=302, commit=commit_with_retry,
+    ) or redirect(back)
 
 
 @bp.get("/interessenbekundungen/<int:bid_id>/anhaenge/<int:attachment_id>")
@@ -293,19 +288,18 @@ def submit(bid_id: int) -> Any:
         form.fingerprint.data = summary.fingerprint
     status = 200
     if form.validate_on_submit():
-        try:
-            version = commit_with_retry(lambda: services.submit_bid(
-                db.session.get(Bid, bid_id), by=current_user, confirmed_fingerprint=form.fingerprint.data or None))
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-            status = 409
-            bid = db.session.get(Bid, bid_id)
-            summary = services.build_summary(bid, by=current_user, version=bid.version_count + 1)
-            form.fingerprint.data = summary.fingerprint
-        else:
-            flash(_("Ihre Interessenbekundung ist eingegangen. Die Eingangsbestätigung wurde auch per E-Mail versandt."), "success")
-            return redirect(url_for("bids.receipt", number=version.receipt_number))
+        if done := attempt(
+            form, lambda: services.submit_bid(db.session.get(Bid, bid_id), by=current_user,
+                                              confirmed_fingerprint=form.fingerprint.data or None),
+            success=_("Ihre Interessenbekundung ist eingegangen. Die Eingangsbestätigung wurde auch per E-Mail versandt."),
+            redirect_to=lambda version: url_for("bids.receipt", number=version.receipt_number), code=302,
+            commit=commit_with_retry,
+        ):
+            return done
+        status = 409
+        bid = db.session.get(Bid, bid_id)
+        summary = services.build_summary(bid, by=current_user, version=bid.version_count + 1)
+        form.fingerprint.data = summary.fingerprint
     elif request.method == "POST":
         status = 422
     return render_template(
@@ -322,15 +316,14 @@ def withdraw(bid_id: int) -> Any:
     form = WithdrawForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            version = commit_with_retry(lambda: services.withdraw_bid(db.session.get(Bid, bid_id), by=current_user))
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-            status = 409
-        else:
-            flash(_("Ihre Interessenbekundung wurde zurückgezogen."), "success")
-            return redirect(url_for("bids.receipt", number=version.receipt_number))
+        if done := attempt(
+            form, lambda: services.withdraw_bid(db.session.get(Bid, bid_id), by=current_user),
+            success=_("Ihre Interessenbekundung wurde zurückgezogen."),
+            redirect_to=lambda version: url_for("bids.receipt", number=version.receipt_number), code=302,
+            commit=commit_with_retry,
+        ):
+            return done
+        status = 409
     elif request.method == "POST":
         status = 422
     return render_template("bids/withdraw.html", bid=bid, form=form, title=_("Interessenbekundung zurückziehen")), status

@@ -39,7 +39,8 @@ from portal.calls.permissions import can_amend_call, can_answer_questions, can_c
 from portal.calls.questions import merge_question, publish_answer, reword_question
 from portal.calls.services import CallFrozen
 from portal.consultation.services import all_consultations as consultation_choices
-from portal.core.errors import Refused, show_refusal
+from portal.core.actions import attempt
+from portal.core.errors import Refused
 from portal.core.permissions import require
 from portal.extensions import db
 
@@ -67,18 +68,9 @@ def _call(call_id: int) -> Call:
     return call
 
 
-def _attempt(form: Any, action: Callable[[], Any]) -> bool:
-    """Run one service call; commit on success, show its refusal on the form otherwise."""
-    try:
-        action()
-    except CallFrozen:
-        raise
-    except Refused as exc:
-        db.session.rollback()
-        show_refusal(form, exc)
-        return False
-    db.session.commit()
-    return True
+def _attempt(form: Any, action: Callable[[], Any], **kwargs: Any) -> Response | None:
+    """`attempt`, but a `CallFrozen` goes to `_frozen`, which keeps the audit record of the attempt."""
+    return attempt(form, action, reraise=(CallFrozen,), **kwargs)
 
 
 def _draft_guard(call: Call, what: str) -> Response | None:
@@ -106,11 +98,11 @@ def index() -> str:
 def create() -> Any:
     form = CallForm()
     form.set_consultations(consultation_choices())
-    if form.validate_on_submit():
-        created: list[Call] = []
-        if _attempt(form, lambda: created.append(services.create_call(by=current_user, **form.values()))):
-            flash(_("Der Entwurf wurde angelegt. Legen Sie nun Lose, Kriterien und Dokumente an."), "success")
-            return redirect(url_for("calls_admin.show", call_id=created[0].id), code=303)
+    if form.validate_on_submit() and (done := _attempt(
+            form, lambda: services.create_call(by=current_user, **form.values()),
+            success=_("Der Entwurf wurde angelegt. Legen Sie nun Lose, Kriterien und Dokumente an."),
+            redirect_to=lambda call: url_for("calls_admin.show", call_id=call.id))):
+        return done
     return _form_page("calls/admin/call_form.html", title=_("Neuer Aufruf"), form=form, call=None)
 
 
@@ -135,9 +127,10 @@ def edit(call_id: int) -> Any:
     form.set_consultations(consultation_choices())
     if request.method == "GET":
         form.fill_from(call)
-    if form.validate_on_submit() and _attempt(form, lambda: services.update_call(call, by=current_user, **form.values())):
-        flash(_("Die Angaben wurden gespeichert."), "success")
-        return redirect(url_for("calls_admin.show", call_id=call.id), code=303)
+    if form.validate_on_submit() and (done := _attempt(
+            form, lambda: services.update_call(call, by=current_user, **form.values()),
+            success=_("Die Angaben wurden gespeichert."), redirect_to=url_for("calls_admin.show", call_id=call.id))):
+        return done
     return _form_page("calls/admin/call_form.html", title=_("Aufruf bearbeiten"), form=form, call=call)
 
 
@@ -160,9 +153,9 @@ def lot(call_id: int, lot_id: int | None = None) -> Any:
             action: Callable[[], Any] = lambda: services.add_lot(call, by=current_user, **form.values())
         else:
             action = lambda: services.update_lot(existing, by=current_user, **form.values())
-        if _attempt(form, action):
-            flash(_("Das Los wurde gespeichert."), "success")
-            return redirect(url_for("calls_admin.show", call_id=call.id) + "#lose", code=303)
+        if done := _attempt(form, action, success=_("Das Los wurde gespeichert."),
+                            redirect_to=url_for("calls_admin.show", call_id=call.id) + "#lose"):
+            return done
     title = _("Los bearbeiten") if existing else _("Neues Los")
     return _form_page("calls/admin/lot_form.html", title=title, form=form, call=call, lot=existing)
 
@@ -199,9 +192,9 @@ def criterion(call_id: int, criterion_id: int | None = None) -> Any:
             action: Callable[[], Any] = lambda: services.add_criterion(call, by=current_user, **form.values())
         else:
             action = lambda: services.update_criterion(existing, by=current_user, **form.values())
-        if _attempt(form, action):
-            flash(_("Das Kriterium wurde gespeichert."), "success")
-            return redirect(url_for("calls_admin.show", call_id=call.id) + "#kriterien", code=303)
+        if done := _attempt(form, action, success=_("Das Kriterium wurde gespeichert."),
+                            redirect_to=url_for("calls_admin.show", call_id=call.id) + "#kriterien"):
+            return done
     scope = int(form.lot_id.data) if form.lot_id.data else None
     others = [c for c in services.criterion_set(call, scope) if c is not existing and c.kind == CriterionKind.SCORED]
     title = _("Kriterium bearbeiten") if existing else _("Neues Kriterium")
@@ -230,10 +223,11 @@ def add_document(call_id: int) -> Any:
     if form.validate_on_submit():
         upload = form.file.data
         lot = next((x for x in call.lots if str(x.id) == form.lot_id.data), None)
-        if _attempt(form, lambda: services.add_document(call, title=form.title.data, filename=upload.filename or "",
-                                                        data=upload.read(), lot=lot, by=current_user)):
-            flash(_("Das Dokument wurde hinzugefügt."), "success")
-            return redirect(url_for("calls_admin.show", call_id=call.id) + "#dokumente", code=303)
+        if done := _attempt(form, lambda: services.add_document(call, title=form.title.data, filename=upload.filename or "",
+                                                                data=upload.read(), lot=lot, by=current_user),
+                            success=_("Das Dokument wurde hinzugefügt."),
+                            redirect_to=url_for("calls_admin.show", call_id=call.id) + "#dokumente"):
+            return done
     return _form_page("calls/admin/document_form.html", title=_("Dokument hinzufügen"), form=form, call=call, document=None)
 
 
@@ -246,9 +240,10 @@ def replace_document(call_id: int, document_id: int) -> Any:
     form = ReplaceDocumentForm()
     if form.validate_on_submit():
         upload = form.file.data
-        if _attempt(form, lambda: services.replace_document(old, filename=upload.filename or "", data=upload.read(), by=current_user)):
-            flash(_("Die neue Fassung wurde hochgeladen; die alte bleibt als ersetzt sichtbar."), "success")
-            return redirect(url_for("calls_admin.show", call_id=call.id) + "#dokumente", code=303)
+        if done := _attempt(form, lambda: services.replace_document(old, filename=upload.filename or "", data=upload.read(), by=current_user),
+                            success=_("Die neue Fassung wurde hochgeladen; die alte bleibt als ersetzt sichtbar."),
+                            redirect_to=url_for("calls_admin.show", call_id=call.id) + "#dokumente"):
+            return done
     return _form_page("calls/admin/document_form.html", title=_("Dokument ersetzen"), form=form, call=call, document=old)
 
 
@@ -256,15 +251,9 @@ def replace_document(call_id: int, document_id: int) -> Any:
 def publish(call_id: int) -> Response:
     call = _call(call_id)
     services.ensure_draft(call, by=current_user, what="publish")
-    try:
-        services.publish_call(call, by=current_user)
-    except Refused as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Der Aufruf ist veröffentlicht."), "success")
-    return redirect(url_for("calls_admin.show", call_id=call_id), code=303)
+    back = url_for("calls_admin.show", call_id=call_id)
+    return _attempt(None, lambda: services.publish_call(call, by=current_user),
+                    success=_("Der Aufruf ist veröffentlicht."), redirect_to=back) or redirect(back, code=303)
 
 
 @bp.route("/<int:call_id>/aenderung", methods=["GET", "POST"])
@@ -277,17 +266,19 @@ def amend(call_id: int) -> Any:
     form = amendment_form(fields)
     if form.validate_on_submit():
         changes = amendment_changes(form, fields)
-        try:
-            amend_call(call, changes=changes, reason=form.reason.data, by=current_user)
-        except Refused as exc:
-            db.session.rollback()
-            if exc.field and exc.field.startswith(("call.", "lot.", "criterion.")):
-                exc.field = amendment_field_name(exc.field)
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Die Änderungsbekanntmachung ist veröffentlicht."), "success")
-            return redirect(url_for("calls_admin.show", call_id=call.id), code=303)
+
+        def publish_amendment() -> Any:
+            try:
+                return amend_call(call, changes=changes, reason=form.reason.data, by=current_user)
+            except Refused as exc:
+                # The service names the changed thing ("lot.3.title"); the form calls its field differently.
+                if exc.field and exc.field.startswith(("call.", "lot.", "criterion.")):
+                    exc.field = amendment_field_name(exc.field)
+                raise
+
+        if done := _attempt(form, publish_amendment, success=_("Die Änderungsbekanntmachung ist veröffentlicht."),
+                            redirect_to=url_for("calls_admin.show", call_id=call.id)):
+            return done
     from portal.calls import bidding
 
     return _form_page("calls/admin/amend.html", title=_("Änderungsbekanntmachung"), form=form, call=call, fields=fields,
@@ -299,9 +290,10 @@ def cancel(call_id: int) -> Any:
     call = _call(call_id)
     require(can_cancel_call(current_user, call))
     form = ReasonForm()
-    if form.validate_on_submit() and _attempt(form, lambda: services.cancel_call(call, reason=form.reason.data, by=current_user)):
-        flash(_("Der Aufruf ist aufgehoben."), "success")
-        return redirect(url_for("calls_admin.show", call_id=call.id), code=303)
+    if form.validate_on_submit() and (done := _attempt(
+            form, lambda: services.cancel_call(call, reason=form.reason.data, by=current_user),
+            success=_("Der Aufruf ist aufgehoben."), redirect_to=url_for("calls_admin.show", call_id=call.id))):
+        return done
     return _form_page("calls/admin/cancel.html", title=_("Aufruf aufheben"), form=form, call=call)
 
 
@@ -339,9 +331,10 @@ def answer(call_id: int, question_id: int) -> Any:
             action: Callable[[], Any] = lambda: publish_answer(question, answer=form.answer.data, public_text=form.public_text.data, by=current_user)
         else:
             action = lambda: reword_question(question, public_text=form.public_text.data, by=current_user)
-        if _attempt(form, action):
-            flash(_("Antwort veröffentlicht.") if publishing else _("Die veröffentlichte Fassung wurde gespeichert."), "success")
-            return redirect(url_for("calls_admin.questions", call_id=call.id), code=303)
+        if done := _attempt(form, action,
+                            success=_("Antwort veröffentlicht.") if publishing else _("Die veröffentlichte Fassung wurde gespeichert."),
+                            redirect_to=url_for("calls_admin.questions", call_id=call.id)):
+            return done
     return _form_page("calls/admin/answer.html", title=_("Frage beantworten"), form=form, call=call, question=question)
 
 
@@ -352,13 +345,9 @@ def merge(call_id: int, question_id: int) -> Response:
     question = _question(call, question_id)
     form = MergeForm(prefix=f"m{question.id}")
     form.into.choices = [SelectChoice(str(q.id)) for q in call.questions]
-    if form.validate_on_submit():
-        try:
-            merge_question(question, into=_question(call, form.into.data), by=current_user)
-        except Refused as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Die Frage wurde als doppelt markiert und wird mit der gewählten Frage beantwortet."), "success")
-    return redirect(url_for("calls_admin.questions", call_id=call.id), code=303)
+    back = url_for("calls_admin.questions", call_id=call.id)
+    if form.validate_on_submit() and (done := _attempt(
+            None, lambda: merge_question(question, into=_question(call, form.into.data), by=current_user),
+            success=_("Die Frage wurde als doppelt markiert und wird mit der gewählten Frage beantwortet."), redirect_to=back)):
+        return done
+    return redirect(back, code=303)

@@ -24,7 +24,7 @@ from portal.calls.questions import ask_question
 from portal.calls.state import STATE_GROUPS
 from portal.calls.trail import call_trail, list_validator, page_validator
 from portal.core.caching import conditional
-from portal.core.errors import Refused, show_refusal
+from portal.core.actions import attempt
 from portal.core.permissions import require
 from portal.core.time import now
 from portal.extensions import db
@@ -156,15 +156,11 @@ def ask(reference: str) -> Any:
     ).all()
     if form.validate_on_submit():
         organisation = next(o for o in organisations if o.id == form.organisation_id.data)
-        try:
-            ask_question(call, organisation=organisation, text=form.text.data, by=current_user)
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Ihre Frage ist eingegangen. Die Antwort wird für alle veröffentlicht – ohne Ihren Namen und den Ihres Trägers."), "success")
-            return redirect(url_for("calls.ask", reference=call.reference), code=303)
+        done = attempt(form, lambda: ask_question(call, organisation=organisation, text=form.text.data, by=current_user),
+                       success=_("Ihre Frage ist eingegangen. Die Antwort wird für alle veröffentlicht – ohne Ihren Namen und den Ihres Trägers."),
+                       redirect_to=url_for("calls.ask", reference=call.reference))
+        if done:
+            return done
     status = 422 if request.method == "POST" else 200
     return render_template("calls/ask.html", title=_("Frage zum Aufruf stellen"), call=call, form=form,
                            open_now=open_now, own=own, QuestionState=QuestionState), status

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -36,8 +36,9 @@ from portal.consultation.models import (
 from portal.consultation.report import build_report, report_csv, report_pdf
 from portal.consultation.sections import compare_versions
 from portal.calls.trail import site_state
+from portal.core.actions import attempt
 from portal.core.caching import Validator, conditional
-from portal.core.errors import Refused, show_refusal
+from portal.core.errors import Refused
 from portal.core.i18n import current_language
 from portal.core.permissions import require
 from portal.extensions import db
@@ -247,22 +248,22 @@ def comment(consultation_id: int) -> Any:
         if len(form.author.choices) == 1:
             form.author.data = form.author.choices[0].value
     if form.validate_on_submit():
-        try:
+
+        def post() -> Comment:
             organisation, group = _identity(form, options)
-            services.post_comment(
+            return services.post_comment(
                 consultation, by=current_user, body=form.body.data or "",
                 section_number=None if parent else (form.section.data or None), parent=parent,
                 organisation=organisation, council_group=group, show_name=form.show_name.data,
                 attachment=_upload(form.attachment),
             )
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            created = consultation.comments[-1]
-            db.session.commit()
-            flash(_("Ihre Stellungnahme ist veröffentlicht. Sie können sie 15 Minuten lang ändern und bis zum Ende der Frist zurückziehen."), "success")
-            return redirect(url_for("consultation.show", consultation_id=consultation.id, _anchor=created.anchor))
+
+        if done := attempt(
+            form, post, code=302,
+            success=_("Ihre Stellungnahme ist veröffentlicht. Sie können sie 15 Minuten lang ändern und bis zum Ende der Frist zurückziehen."),
+            redirect_to=lambda created: url_for("consultation.show", consultation_id=consultation.id, _anchor=created.anchor),
+        ):
+            return done
     status = 200 if request.method == "GET" or not form.errors and not form.form_errors else 422
     return render_template(
         "consultation/comment_form.html", consultation=consultation, form=form, parent=parent,
@@ -296,16 +297,12 @@ def edit_comment(comment_id: int) -> Any:
     comment = _load_comment(comment_id)
     require(comment.author_id == current_user.id)
     form = EditCommentForm(body=comment.body) if request.method == "GET" else EditCommentForm()
-    if form.validate_on_submit():
-        try:
-            services.edit_comment(comment, by=current_user, body=form.body.data or "")
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Ihre Änderung ist gespeichert."), "success")
-            return redirect(url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.edit_comment(comment, by=current_user, body=form.body.data or ""), code=302,
+        success=_("Ihre Änderung ist gespeichert."),
+        redirect_to=url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor),
+    )):
+        return done
     return render_template(
         "consultation/edit_comment.html", comment=comment, form=form, title=_("Stellungnahme ändern"),
     ), (200 if request.method == "GET" else 422)
@@ -316,15 +313,11 @@ def edit_comment(comment_id: int) -> Any:
 def withdraw_comment(comment_id: int) -> Any:
     comment = _load_comment(comment_id)
     require(comment.author_id == current_user.id)
-    try:
-        services.withdraw_comment(comment, by=current_user)
-    except Refused as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-    else:
-        db.session.commit()
-        flash(_("Ihre Stellungnahme wurde zurückgezogen. Sie bleibt als „zurückgezogen“ sichtbar."), "success")
-    return redirect(url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor))
+    back = url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor)
+    return attempt(
+        None, lambda: services.withdraw_comment(comment, by=current_user), code=302, redirect_to=back,
+        success=_("Ihre Stellungnahme wurde zurückgezogen. Sie bleibt als „zurückgezogen“ sichtbar."),
+    ) or redirect(back)
 
 
 @bp.route("/stellungnahme/<int:comment_id>/ausblenden", methods=["GET", "POST"])
@@ -333,16 +326,12 @@ def hide_comment(comment_id: int) -> Any:
     comment = _load_comment(comment_id)
     require(perm.can_manage_consultations(current_user))
     form = HideForm()
-    if form.validate_on_submit():
-        try:
-            services.hide_comment(comment, by=current_user, reason=form.reason.data, note=form.note.data or "")
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Die Stellungnahme ist ausgeblendet; der Grund wird an ihrer Stelle angezeigt."), "success")
-            return redirect(url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.hide_comment(comment, by=current_user, reason=form.reason.data, note=form.note.data or ""),
+        code=302, success=_("Die Stellungnahme ist ausgeblendet; der Grund wird an ihrer Stelle angezeigt."),
+        redirect_to=url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor),
+    )):
+        return done
     return render_template(
         "consultation/hide.html", comment=comment, form=form, title=_("Stellungnahme ausblenden"),
     ), (200 if request.method == "GET" else 422)
@@ -354,17 +343,12 @@ def unhide_comment(comment_id: int) -> Any:
     comment = _load_comment(comment_id)
     require(perm.can_manage_consultations(current_user))
     form = UnhideForm()
-    if form.validate_on_submit():
-        try:
-            services.unhide_comment(comment, by=current_user, reason=form.reason.data or "")
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Die Stellungnahme ist wieder eingeblendet; die Verfasserin oder der Verfasser wird benachrichtigt."),
-                  "success")
-            return redirect(url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.unhide_comment(comment, by=current_user, reason=form.reason.data or ""),
+        code=302, success=_("Die Stellungnahme ist wieder eingeblendet; die Verfasserin oder der Verfasser wird benachrichtigt."),
+        redirect_to=url_for("consultation.show", consultation_id=comment.consultation_id, _anchor=comment.anchor),
+    )):
+        return done
     return render_template(
         "consultation/unhide.html", comment=comment, form=form, title=_("Stellungnahme wieder einblenden"),
     ), (200 if request.method == "GET" else 422)
@@ -389,16 +373,12 @@ def _settings(form: ConsultationForm) -> dict[str, Any]:
 def create() -> Any:
     require(perm.can_manage_consultations(current_user))
     form = ConsultationForm()
-    if form.validate_on_submit():
-        try:
-            consultation = services.create_consultation(by=current_user, **_settings(form))
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Das Beteiligungsverfahren ist angelegt. Prüfen Sie die Abschnitte und öffnen Sie es dann."), "success")
-            return redirect(url_for("consultation.manage", consultation_id=consultation.id))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.create_consultation(by=current_user, **_settings(form)), code=302,
+        success=_("Das Beteiligungsverfahren ist angelegt. Prüfen Sie die Abschnitte und öffnen Sie es dann."),
+        redirect_to=lambda consultation: url_for("consultation.manage", consultation_id=consultation.id),
+    )):
+        return done
     return render_template("consultation/edit.html", form=form, consultation=None,
                            title=_("Neues Beteiligungsverfahren")), (200 if request.method == "GET" else 422)
 
@@ -420,16 +400,11 @@ def edit(consultation_id: int) -> Any:
         )
     else:
         form = ConsultationForm()
-    if form.validate_on_submit():
-        try:
-            services.update_draft(consultation, by=current_user, **_settings(form))
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Änderungen gespeichert."), "success")
-            return redirect(url_for("consultation.manage", consultation_id=consultation.id))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.update_draft(consultation, by=current_user, **_settings(form)), code=302,
+        success=_("Änderungen gespeichert."), redirect_to=url_for("consultation.manage", consultation_id=consultation.id),
+    )):
+        return done
     return render_template("consultation/edit.html", form=form, consultation=consultation,
                            title=_("Beteiligungsverfahren bearbeiten")), (200 if request.method == "GET" else 422)
 
@@ -443,17 +418,15 @@ def manage(consultation_id: int) -> Any:
     form = DocumentForm()
     if request.method == "POST" and form.validate_on_submit():
         upload = _upload(form.document)
-        try:
+
+        def attach() -> Any:
             if upload is None:
                 raise Refused(_("Bitte wählen Sie eine PDF-Datei aus."), field="document")
-            services.add_document(consultation, by=current_user, filename=upload[0], data=upload[1])
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Das Dokument ist angefügt."), "success")
-            return redirect(url_for("consultation.manage", consultation_id=consultation.id))
+            return services.add_document(consultation, by=current_user, filename=upload[0], data=upload[1])
+
+        if done := attempt(form, attach, code=302, success=_("Das Dokument ist angefügt."),
+                           redirect_to=url_for("consultation.manage", consultation_id=consultation.id)):
+            return done
     return render_template(
         "consultation/manage.html", consultation=consultation, form=form,
         unanswered=services.unanswered_comments(consultation), phase=perm.period_phase(consultation),
@@ -468,16 +441,13 @@ def change_state(consultation_id: int) -> Any:
     require(perm.can_manage_consultations(current_user))
     try:
         target = ConsultationState(request.form.get("ziel", ""))
-        services.set_consultation_state(consultation, target, by=current_user)
     except ValueError:
         abort(400)
-    except Refused as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-    else:
-        db.session.commit()
-        flash(_("Neuer Stand: %(state)s.", state=target.label), "success")
-    return redirect(url_for("consultation.manage", consultation_id=consultation.id))
+    back = url_for("consultation.manage", consultation_id=consultation.id)
+    return attempt(
+        None, lambda: services.set_consultation_state(consultation, target, by=current_user), code=302,
+        success=_("Neuer Stand: %(state)s.", state=target.label), redirect_to=back,
+    ) or redirect(back)
 
 
 @bp.route("/stellungnahme/<int:comment_id>/abwaegung", methods=["GET", "POST"])
@@ -494,17 +464,13 @@ def respond(comment_id: int) -> Any:
     form.changed_section.choices = [SelectChoice("", _("keiner"))] + [
         SelectChoice(s.number, f"{s.number} {s.title}") for s in consultation.current_version.sections
     ]
-    if form.validate_on_submit():
-        try:
-            services.save_response(comment, by=current_user, state=form.state.data, reason=form.reason.data or "",
-                                   changed_section=form.changed_section.data)
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Die Antwort ist als Entwurf gespeichert; sie wird mit der Abwägung veröffentlicht."), "success")
-            return redirect(url_for("consultation.manage", consultation_id=consultation.id, _anchor=comment.anchor))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.save_response(comment, by=current_user, state=form.state.data, reason=form.reason.data or "",
+                                             changed_section=form.changed_section.data),
+        code=302, success=_("Die Antwort ist als Entwurf gespeichert; sie wird mit der Abwägung veröffentlicht."),
+        redirect_to=url_for("consultation.manage", consultation_id=consultation.id, _anchor=comment.anchor),
+    )):
+        return done
     return render_template("consultation/respond.html", comment=comment, consultation=consultation, form=form,
                            title=_("Abwägung zu Stellungnahme Nr. %(n)s", n=comment.id)), (200 if request.method == "GET" else 422)
 
@@ -515,17 +481,13 @@ def new_version(consultation_id: int) -> Any:
     consultation = _load(consultation_id)
     require(perm.can_manage_consultations(current_user))
     form = VersionForm() if request.method == "POST" else VersionForm(source=consultation.current_version.source)
-    if form.validate_on_submit():
-        try:
-            created = services.publish_version(consultation, by=current_user, source=form.source.data or "",
-                                               note=form.note.data or "")
-        except Refused as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Die überarbeitete Fassung ist veröffentlicht."), "success")
-            return redirect(url_for("consultation.version", consultation_id=consultation.id, number=created.number))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.publish_version(consultation, by=current_user, source=form.source.data or "",
+                                               note=form.note.data or ""),
+        code=302, success=_("Die überarbeitete Fassung ist veröffentlicht."),
+        redirect_to=lambda created: url_for("consultation.version", consultation_id=consultation.id, number=created.number),
+    )):
+        return done
     return render_template("consultation/new_version.html", consultation=consultation, form=form,
                            title=_("Überarbeitete Fassung veröffentlichen")), (200 if request.method == "GET" else 422)
 

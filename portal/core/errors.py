@@ -36,8 +36,15 @@ class NotPermitted(Refused):
 def show_refusal(form: Any, refusal: Refused) -> None:
     """Put a service's refusal next to the field it names, else above the form.
 
-    The form keeps everything the user typed; the caller rolls back.
+    A refusal with `problems` (field name → message, e.g. the review's
+    `InvalidEntries`) puts each message next to its own field. The form keeps
+    everything the user typed; the caller rolls back.
     """
+    problems = getattr(refusal, "problems", None)
+    if problems:
+        for name, message in problems.items():
+            show_refusal(form, Refused(message, field=name))
+        return
     field = getattr(form, refusal.field, None) if refusal.field else None
     if field is not None and hasattr(field, "errors"):
         field.errors = [*field.errors, refusal.message]

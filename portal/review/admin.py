@@ -10,7 +10,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -22,7 +22,8 @@ from portal.audit.services import record
 from portal.bids.models import Bid
 from portal.bids.transactions import commit_with_retry
 from portal.calls.models import Call, Lot
-from portal.core.errors import NotPermitted, Refused, show_refusal
+from portal.core.actions import attempt
+from portal.core.errors import NotPermitted, Refused
 from portal.core.permissions import require
 from portal.extensions import db
 from portal.review import queries, services
@@ -51,7 +52,7 @@ from portal.review.permissions import (
     lot_is_closed,
 )
 from portal.review.ranking import rank_lot, unresolved_ties
-from portal.review.views import bid_form_page, entries_from, refuse, require_bid, score_sheet, show_problems
+from portal.review.views import attempt_or_403, bid_form_page, entries_from, refuse, require_bid, score_sheet
 
 bp = Blueprint("review_admin", __name__, url_prefix="/verwaltung/aufrufe/<reference>/begutachtung")
 
@@ -169,12 +170,11 @@ def assign(reference: str) -> Any:
         user = db.session.get(User, form.user_id.data)
         if lot is None or user is None:
             abort(404)
-        try:
-            commit_with_retry(lambda: services.assign_reviewer(lot, user, by=current_user))
-            flash(_("%(name)s ist für Los %(number)s beauftragt.", name=user.name, number=lot.number), "success")
-            return redirect(url_for("review_admin.panel", reference=reference))
-        except Refused as exc:
-            show_refusal(form, exc)
+        if done := attempt(form, lambda: services.assign_reviewer(lot, user, by=current_user),
+                           success=_("%(name)s ist für Los %(number)s beauftragt.", name=user.name, number=lot.number),
+                           redirect_to=url_for("review_admin.panel", reference=reference), code=302,
+                           commit=commit_with_retry):
+            return done
     return render_template("review/panel.html", **context), 422
 
 
@@ -186,18 +186,16 @@ def remove(reference: str, assignment_id: int) -> Any:
     assignment = db.session.get(ReviewAssignment, assignment_id)
     if assignment is None or assignment.call_id != call.id or assignment.role != PanelRole.REVIEWER:
         abort(404)
-    form = EmptyForm()
-    if form.validate_on_submit():
-        try:
-            name = assignment.user.name
-            commit_with_retry(lambda: services.remove_reviewer(assignment, by=current_user))
-            flash(_("%(name)s ist nicht mehr beauftragt.", name=name), "success")
-            return redirect(url_for("review_admin.panel", reference=reference))
-        except Refused as exc:
-            context = _panel_forms(call)
-            show_refusal(context["assign_form"], exc)
-            return render_template("review/panel.html", **context), 409
-    abort(400)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    # A refusal stands above the panel's "assign" form (which this request leaves empty).
+    assign_form = PanelForm(prefix="assign")
+    if done := attempt(assign_form, lambda: services.remove_reviewer(assignment, by=current_user),
+                       success=_("%(name)s ist nicht mehr beauftragt.", name=assignment.user.name),
+                       redirect_to=url_for("review_admin.panel", reference=reference), code=302,
+                       commit=commit_with_retry):
+        return done
+    return render_template("review/panel.html", **_panel_forms(call, assign=assign_form)), 409
 
 
 @bp.post("/gremium/vorsitz")
@@ -211,12 +209,11 @@ def name_chair(reference: str) -> Any:
         user = db.session.get(User, form.user_id.data)
         if user is None:
             abort(404)
-        try:
-            commit_with_retry(lambda: services.name_chair(call, user, by=current_user))
-            flash(_("%(name)s hat den Vorsitz.", name=user.name), "success")
-            return redirect(url_for("review_admin.panel", reference=reference))
-        except Refused as exc:
-            show_refusal(form, exc)
+        if done := attempt(form, lambda: services.name_chair(call, user, by=current_user),
+                           success=_("%(name)s hat den Vorsitz.", name=user.name),
+                           redirect_to=url_for("review_admin.panel", reference=reference), code=302,
+                           commit=commit_with_retry):
+            return done
     return render_template("review/panel.html", **context), 422
 
 
@@ -304,16 +301,14 @@ def consolidate(reference: str, number: int, bid_id: int) -> Any:
                 form[f"points_{criterion.id}"].data = str(fixed.points)
                 form[f"reason_{criterion.id}"].data = fixed.reason
     elif form.validate_on_submit():
-        try:
-            commit_with_retry(lambda: services.consolidate_bid(bid, entries_from(form, criteria, "reason"),
-                                                               by=current_user))
-            flash(_("Die konsolidierte Bewertung von %(org)s ist gespeichert.", org=bid.organisation.name), "success")
-            return redirect(url_for("review_admin.consolidation", reference=reference, number=number))
-        except NotPermitted:
-            abort(403)
-        except Refused as exc:
-            show_problems(form, exc)
-            status = 422
+        if done := attempt_or_403(
+            form, lambda: services.consolidate_bid(bid, entries_from(form, criteria, "reason"), by=current_user),
+            success=_("Die konsolidierte Bewertung von %(org)s ist gespeichert.", org=bid.organisation.name),
+            redirect_to=url_for("review_admin.consolidation", reference=reference, number=number), code=302,
+            commit=commit_with_retry,
+        ):
+            return done
+        status = 422
     else:
         status = 422
     [row] = [r for r in score_sheet(lot) if r["bid"].id == bid.id]
@@ -329,13 +324,13 @@ def close(reference: str, number: int) -> Any:
     lot = load_lot(reference, number)
     require(can_consolidate(current_user, lot))
     form = ConfirmForm(prefix="close")
-    if form.validate_on_submit():
-        try:
-            commit_with_retry(lambda: services.close_consolidation(lot, by=current_user))
-            flash(_("Die Konsolidierung für Los %(number)s ist abgeschlossen.", number=lot.number), "success")
-            return redirect(url_for("review_admin.ranking", reference=reference, number=number))
-        except Refused as exc:
-            show_refusal(form, exc)
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.close_consolidation(lot, by=current_user),
+        success=_("Die Konsolidierung für Los %(number)s ist abgeschlossen.", number=lot.number),
+        redirect_to=url_for("review_admin.ranking", reference=reference, number=number), code=302,
+        commit=commit_with_retry,
+    )):
+        return done
     return _render_consolidation(lot, close_form=form, status=422)
 
 
@@ -385,14 +380,19 @@ def draw(reference: str, number: int, index: int) -> Any:
     bids, form = forms[index]
     if form.validate_on_submit():
         order = [form[f"place_{i}"].data for i in range(1, len(bids) + 1)]
-        try:
-            commit_with_retry(lambda: services.record_draw(lot, order, by=current_user, witness=form.witness.data or ""))
-            flash(_("Der Losentscheid ist festgehalten."), "success")
-            return redirect(url_for("review_admin.ranking", reference=reference, number=number))
-        except Refused as exc:
-            if exc.field == "order":
-                exc.field = "place_1"
-            show_refusal(form, exc)
+
+        def record_draw() -> None:
+            try:
+                services.record_draw(lot, order, by=current_user, witness=form.witness.data or "")
+            except Refused as exc:
+                if exc.field == "order":  # the order as a whole: shown at its first place
+                    exc.field = "place_1"
+                raise
+
+        if done := attempt(form, record_draw, success=_("Der Losentscheid ist festgehalten."),
+                           redirect_to=url_for("review_admin.ranking", reference=reference, number=number), code=302,
+                           commit=commit_with_retry):
+            return done
     return _render_ranking(lot, draw_forms=forms, status=422)
 
 

@@ -10,6 +10,7 @@ import json
 from typing import Any, NoReturn
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -22,7 +23,8 @@ from portal.bids.sealed import SealedAccessRefused, read_attachment, read_attach
 from portal.bids.transactions import commit_with_retry
 from portal.bids.views import attachment_rows, refused_sealed
 from portal.calls.models import Call, Lot
-from portal.core.errors import NotPermitted, Refused, show_refusal
+from portal.core.actions import attempt
+from portal.core.errors import NotPermitted, Refused
 from portal.core.permissions import require
 from portal.extensions import db
 from portal.review import queries, services
@@ -85,14 +87,12 @@ def require_scores(lot: Lot) -> None:
     refuse("scores", lot, {"lot": lot.id, "call": lot.call_id})
 
 
-def show_problems(form: Any, exc: Refused) -> None:
-    """Put every problem of `InvalidEntries` next to its field (or one refusal, see `show_refusal`)."""
-    problems = getattr(exc, "problems", None)
-    if not problems:
-        show_refusal(form, exc)
-        return
-    for name, message in problems.items():
-        show_refusal(form, Refused(message, field=name))
+def attempt_or_403(form: Any, action: Any, **kwargs: Any) -> BaseResponse | None:
+    """`attempt`, but a `NotPermitted` refusal answers 403 instead of standing on the form."""
+    try:
+        return attempt(form, action, reraise=(NotPermitted,), **kwargs)
+    except NotPermitted:
+        abort(403)
 
 
 def entries_from(form: Any, criteria: list[Any], text_field: str) -> dict[int, tuple[Any, str]]:
@@ -196,13 +196,10 @@ def declaration(lot_id: int) -> Any:
             if problems:
                 raise services.InvalidEntries(problems)
 
-        try:
-            commit_with_retry(work)
-            flash(_("Ihre Erklärung wurde gespeichert."), "success")
-            return redirect(url_for("review.lot", lot_id=lot.id))
-        except Refused as exc:
-            show_problems(form, exc)
-            status = 422
+        if done := attempt(form, work, success=_("Ihre Erklärung wurde gespeichert."),
+                           redirect_to=url_for("review.lot", lot_id=lot.id), code=302, commit=commit_with_retry):
+            return done
+        status = 422
     elif request.method == "POST":
         status = 422
     return render_template("review/declaration.html", lot=lot, call=lot.call, form=form, organisations=organisations,
@@ -222,16 +219,14 @@ def later_conflict(lot_id: int) -> Any:
                              if b.organisation_id == form.organisation.data), None)
         if organisation is None:
             abort(404)
-        try:
-            commit_with_retry(lambda: services.declare(lot, organisation, by=current_user, conflict=True,
-                                                       kind=form.kind.data or None, reason=form.reason.data or ""))
-            flash(_("Ihre Befangenheit für %(organisation)s wurde erklärt. Ihre Bewertungen dieser "
-                    "Interessenbekundung wurden zurückgezogen.", organisation=organisation.name), "success")
-            return redirect(url_for("review.lot", lot_id=lot.id))
-        except NotPermitted:
-            abort(403)
-        except Refused as exc:
-            show_refusal(form, exc)
+        if done := attempt_or_403(
+            form, lambda: services.declare(lot, organisation, by=current_user, conflict=True,
+                                           kind=form.kind.data or None, reason=form.reason.data or ""),
+            success=_("Ihre Befangenheit für %(organisation)s wurde erklärt. Ihre Bewertungen dieser "
+                      "Interessenbekundung wurden zurückgezogen.", organisation=organisation.name),
+            redirect_to=url_for("review.lot", lot_id=lot.id), code=302, commit=commit_with_retry,
+        ):
+            return done
     return _render_lot(lot, status=422, later_form=form)
 
 
@@ -241,13 +236,12 @@ def submit(lot_id: int) -> Any:
     lot = load_lot(lot_id)
     require(is_lot_reviewer(current_user, lot))
     form = ConfirmForm(prefix="submit")
-    if form.validate_on_submit():
-        try:
-            commit_with_retry(lambda: services.submit_review(lot, by=current_user))
-            flash(_("Ihre Bewertung ist abgeschlossen. Sie sehen jetzt auch die Bewertungen der anderen."), "success")
-            return redirect(url_for("review.lot", lot_id=lot.id))
-        except Refused as exc:
-            show_refusal(form, exc)
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.submit_review(lot, by=current_user),
+        success=_("Ihre Bewertung ist abgeschlossen. Sie sehen jetzt auch die Bewertungen der anderen."),
+        redirect_to=url_for("review.lot", lot_id=lot.id), code=302, commit=commit_with_retry,
+    )):
+        return done
     return _render_lot(lot, status=422, submit_form=form)
 
 
@@ -257,13 +251,12 @@ def reopen(lot_id: int) -> Any:
     lot = load_lot(lot_id)
     require(is_lot_reviewer(current_user, lot))
     form = ReasonForm(prefix="reopen")
-    if form.validate_on_submit():
-        try:
-            commit_with_retry(lambda: services.reopen_review(lot, by=current_user, reason=form.reason.data or ""))
-            flash(_("Ihre Bewertung ist wieder geöffnet. Schließen Sie sie nach den Änderungen erneut ab."), "success")
-            return redirect(url_for("review.lot", lot_id=lot.id))
-        except Refused as exc:
-            show_refusal(form, exc)
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.reopen_review(lot, by=current_user, reason=form.reason.data or ""),
+        success=_("Ihre Bewertung ist wieder geöffnet. Schließen Sie sie nach den Änderungen erneut ab."),
+        redirect_to=url_for("review.lot", lot_id=lot.id), code=302, commit=commit_with_retry,
+    )):
+        return done
     return _render_lot(lot, status=422, reopen_form=form)
 
 
@@ -300,15 +293,9 @@ def bid_form_page(bid: Bid, form: Any, work: Any, *, done: str, next_url: str, t
     status = 200
     if request.method == "POST":
         status = 422
-        if form.validate_on_submit():
-            try:
-                commit_with_retry(work)
-                flash(done, "success")
-                return redirect(next_url)
-            except NotPermitted:
-                abort(403)
-            except Refused as exc:
-                show_problems(form, exc)
+        if form.validate_on_submit() and (saved := attempt_or_403(form, work, success=done, redirect_to=next_url,
+                                                                   code=302, commit=commit_with_retry)):
+            return saved
     try:
         context = bid_context(bid)
     except SealedAccessRefused as exc:

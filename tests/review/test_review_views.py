@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from portal.audit.actions import AuditAction
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.review import services
@@ -250,3 +251,16 @@ def test_officer_records_a_draw_on_the_ranking_page(officer: Any, officer2: Any,
     assert "Los: gezogen am" in page and "Petra Zeugin, Rechnungsprüfung" in page
     assert page.index("Brücke gGmbH") < page.index("Anker e. V.")
     assert services.lot_is_decidable(call.lots[0])
+
+
+def test_removing_a_reviewer_after_scoring_started_is_refused_and_changes_nothing(
+        scene: dict[str, Any], reviewer: Any, officer: Any, client: Any) -> None:
+    lot = scene["lot1"]
+    score_all(lot, reviewer, POINTS, submit=False)
+    assignment = services.reviewer_assignment(reviewer, lot)
+    login(client, officer)
+    response = client.post(f"/verwaltung/aufrufe/{scene['call'].reference}/begutachtung/gremium/{assignment.id}/entfernen")
+    assert response.status_code == 409
+    assert "Für Los 1 wurde bereits bewertet; die Besetzung kann nicht mehr geändert werden." in response.get_data(as_text=True)
+    assert services.reviewer_assignment(reviewer, lot) is not None
+    assert not db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.REVIEWER_REMOVED)).all()

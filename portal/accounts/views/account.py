@@ -14,8 +14,9 @@ from portal.accounts.forms import ActionForm, ChangeEmailForm, ChangePasswordFor
 from portal.accounts.gate import mark_reauthenticated, recently_authenticated
 from portal.accounts.limits import throttled
 from portal.accounts.sessions import TWO_FACTOR_PASSED, start_session
-from portal.accounts.views import bp, show_refusal
-from portal.core.errors import Refused
+from portal.accounts.views import bp
+from portal.core.actions import attempt
+from portal.core.errors import Refused, show_refusal
 from portal.core.templating import safe_next
 from portal.extensions import db
 
@@ -45,16 +46,13 @@ def account() -> str:
 @login_required
 def preferences() -> Any:
     form = PreferencesForm()
-    if form.validate_on_submit():
-        try:
-            services.update_preferences(current_user, locale=form.locale.data, notify_by_email=bool(form.notify_by_email.data))
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            session["lang"] = current_user.locale
-            flash(_("Ihre Einstellungen sind gespeichert."), "success")
-            return redirect(url_for(".account"))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.update_preferences(current_user, locale=form.locale.data,
+                                                  notify_by_email=bool(form.notify_by_email.data)),
+        success=_("Ihre Einstellungen sind gespeichert."), redirect_to=url_for(".account"), code=302,
+    )):
+        session["lang"] = current_user.locale
+        return done
     return render_template("accounts/account.html", form=form, action_form=ActionForm(), title=_("Mein Konto"))
 
 
@@ -94,18 +92,16 @@ def reauthenticate() -> Any:
 @reauthentication_required
 def change_password() -> Any:
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.new_password.data or "", by=current_user)
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            # Every other session ended with the new version; this one continues.
-            start_session(current_user._get_current_object(), two_factor_passed=True)
-            mark_reauthenticated()
-            flash(_("Ihr Passwort wurde geändert. Andere Sitzungen wurden beendet."), "success")
-            return redirect(url_for(".account"))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.change_password(current_user, form.new_password.data or "", by=current_user),
+        success=None, redirect_to=url_for(".account"), code=302,
+    )):
+        # Every other session ended with the new version; this one continues (in a fresh session,
+        # so the message is flashed into that one).
+        start_session(current_user._get_current_object(), two_factor_passed=True)
+        mark_reauthenticated()
+        flash(_("Ihr Passwort wurde geändert. Andere Sitzungen wurden beendet."), "success")
+        return done
     return render_template("accounts/change_password.html", form=form, title=_("Passwort ändern"))
 
 
@@ -114,15 +110,12 @@ def change_password() -> Any:
 @reauthentication_required
 def change_email() -> Any:
     form = ChangeEmailForm()
-    if form.validate_on_submit():
-        try:
-            services.request_email_change(current_user, form.email.data or "")
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Wir haben einen Bestätigungslink an die neue Adresse geschickt. Die Änderung gilt, sobald Sie ihn öffnen."), "info")
-            return redirect(url_for(".account"))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.request_email_change(current_user, form.email.data or ""),
+        success=None, redirect_to=url_for(".account"), code=302,
+    )):
+        flash(_("Wir haben einen Bestätigungslink an die neue Adresse geschickt. Die Änderung gilt, sobald Sie ihn öffnen."), "info")
+        return done
     return render_template("accounts/change_email.html", form=form, title=_("E-Mail-Adresse ändern"))
 
 
@@ -160,6 +153,7 @@ def enrol_totp() -> Any:
             if in_gate:
                 services.complete_sign_in(current_user, second_factor="totp")
         except Refused as refusal:
+            db.session.rollback()
             show_refusal(form, refusal)
         else:
             db.session.commit()
@@ -177,13 +171,9 @@ def enrol_totp() -> Any:
 @reauthentication_required
 def disable_totp() -> Any:
     form = ActionForm()
-    if form.validate_on_submit():
-        try:
-            services.disable_totp(current_user, by=current_user)
-        except Refused as refusal:
-            db.session.rollback()
-            flash(str(refusal.message), "error")
-        else:
-            db.session.commit()
-            flash(_("Die Zwei-Faktor-Anmeldung ist ausgeschaltet."), "success")
+    if form.validate_on_submit() and (done := attempt(
+        None, lambda: services.disable_totp(current_user, by=current_user),
+        success=_("Die Zwei-Faktor-Anmeldung ist ausgeschaltet."), redirect_to=url_for(".account"), code=302,
+    )):
+        return done
     return redirect(url_for(".account"))

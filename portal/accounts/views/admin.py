@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,8 +14,8 @@ from portal.accounts.forms import ActionForm, InviteStaffForm, RolesForm
 from portal.accounts.limits import throttled
 from portal.accounts.models import Invitation, InvitationKind, Role, User
 from portal.accounts.permissions import can_manage_accounts, can_view_failed_mails
-from portal.accounts.views import bp, show_refusal
-from portal.core.errors import Refused
+from portal.accounts.views import bp
+from portal.core.actions import attempt
 from portal.core.permissions import require
 from portal.core.time import now
 from portal.extensions import db
@@ -50,15 +50,11 @@ def users() -> str:
 def invite_staff() -> Any:
     require(can_manage_accounts(current_user))
     form = InviteStaffForm()
-    if form.validate_on_submit():
-        try:
-            services.invite_staff(form.email.data or "", {Role(r) for r in form.roles.data or []}, by=current_user)
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Die Einladung ist verschickt."), "success")
-            return redirect(url_for(".users"))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.invite_staff(form.email.data or "", {Role(r) for r in form.roles.data or []}, by=current_user),
+        success=_("Die Einladung ist verschickt."), redirect_to=url_for(".users"), code=302,
+    )):
+        return done
     return _users_page(form)
 
 
@@ -68,15 +64,12 @@ def edit_user(user_id: int) -> Any:
     require(can_manage_accounts(current_user))
     user = db.session.get(User, user_id) or abort(404)
     form = RolesForm(data={"roles": [r.value for r in user.role_set]} if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            services.change_roles(user, {Role(r) for r in form.roles.data or []}, by=current_user)
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Die Rollen sind gespeichert. Die Person muss sich neu anmelden."), "success")
-            return redirect(url_for(".edit_user", user_id=user.id))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.change_roles(user, {Role(r) for r in form.roles.data or []}, by=current_user),
+        success=_("Die Rollen sind gespeichert. Die Person muss sich neu anmelden."),
+        redirect_to=url_for(".edit_user", user_id=user.id), code=302,
+    )):
+        return done
     return render_template("accounts/user_edit.html", user=user, form=form, action_form=ActionForm(),
                            title=_("Konto von %(name)s", name=user.name))
 
@@ -87,17 +80,15 @@ def set_user_active(user_id: int) -> Any:
     require(can_manage_accounts(current_user))
     user = db.session.get(User, user_id) or abort(404)
     form = ActionForm()
+    back = url_for(".edit_user", user_id=user.id)
     if form.validate_on_submit():
         active = request.form.get("active") == "1"
-        try:
-            services.set_user_active(user, active, by=current_user)
-        except Refused as refusal:
-            db.session.rollback()
-            flash(str(refusal.message), "error")
-        else:
-            db.session.commit()
-            flash(_("Das Konto ist wieder aktiv.") if active else _("Das Konto ist deaktiviert; alle Sitzungen sind beendet."), "success")
-    return redirect(url_for(".edit_user", user_id=user.id))
+        if done := attempt(
+            None, lambda: services.set_user_active(user, active, by=current_user), redirect_to=back, code=302,
+            success=_("Das Konto ist wieder aktiv.") if active else _("Das Konto ist deaktiviert; alle Sitzungen sind beendet."),
+        ):
+            return done
+    return redirect(back)
 
 
 @bp.get("/verwaltung/e-mails")

@@ -23,7 +23,8 @@ from portal.accounts.models import InvitationKind
 from portal.accounts.services.twofactor import WRONG_CODE
 from portal.accounts.services.users import WRONG_CREDENTIALS, SignInOutcome, user_for_reset
 from portal.accounts.sessions import TWO_FACTOR_PASSED, start_session
-from portal.accounts.views import bp, show_refusal
+from portal.accounts.views import bp
+from portal.core.actions import attempt
 from portal.core.errors import Refused
 from portal.core.i18n import current_language
 from portal.core.templating import safe_next
@@ -144,15 +145,12 @@ def reset_password(token: str) -> Any:
     except Refused as refusal:
         return _link_invalid(refusal)
     form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data or "")
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an."), "success")
-            return redirect(url_for(".login"))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.reset_password(token, form.password.data or ""),
+        success=_("Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an."),
+        redirect_to=url_for(".login"), code=302,
+    )):
+        return done
     return render_template("accounts/reset_password.html", form=form, title=_("Neues Passwort festlegen"))
 
 
@@ -162,13 +160,9 @@ def register() -> Any:
     form = RegisterOrganisationForm()
     if form.validate_on_submit():
         data = {f.name: f.data for f in form if f.name not in {"csrf_token", "password_repeat"}}
-        try:
-            services.register_organisation(locale=current_language(), **data)
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            return redirect(url_for(".registered"))
+        if done := attempt(form, lambda: services.register_organisation(locale=current_language(), **data),
+                           success=None, redirect_to=url_for(".registered"), code=302):
+            return done
     return render_template("accounts/register.html", form=form, title=_("Träger registrieren"))
 
 
@@ -211,7 +205,8 @@ def accept_invitation(token: str) -> Any:
     existing = None if signed_in_as_invitee else services.find_user_by_email(invitation.email)
     form = ActionForm() if signed_in_as_invitee else AcceptInvitationForm()
     if existing is None and form.validate_on_submit():
-        try:
+
+        def accept() -> None:
             if invitation.kind == InvitationKind.STAFF:
                 services.accept_staff_invitation(invitation, name=form.name.data, password=form.password.data,
                                                  locale=current_language())
@@ -220,15 +215,15 @@ def accept_invitation(token: str) -> Any:
             else:
                 services.accept_member_invitation(invitation, name=form.name.data, password=form.password.data,
                                                   locale=current_language())
-        except Refused as refusal:
-            show_refusal(form, refusal)
+
+        if signed_in_as_invitee:
+            done = attempt(form, accept, success=_("Sie sind dem Träger beigetreten."), code=302,
+                           redirect_to=url_for(".organisation", organisation_id=invitation.organisation_id))
         else:
-            db.session.commit()
-            if signed_in_as_invitee:
-                flash(_("Sie sind dem Träger beigetreten."), "success")
-                return redirect(url_for(".organisation", organisation_id=invitation.organisation_id))
-            flash(_("Ihr Konto ist angelegt. Bitte melden Sie sich jetzt an."), "success")
-            return redirect(url_for(".login"))
+            done = attempt(form, accept, success=_("Ihr Konto ist angelegt. Bitte melden Sie sich jetzt an."),
+                           redirect_to=url_for(".login"), code=302)
+        if done:
+            return done
     return render_template(
         "accounts/accept_invitation.html", form=form, invitation=invitation, existing=existing,
         signed_in_as_invitee=signed_in_as_invitee, title=_("Einladung annehmen"),

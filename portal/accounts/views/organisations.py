@@ -1,9 +1,10 @@
 """Organisation pages for members, and verification by district officers."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, select
@@ -20,8 +21,8 @@ from portal.accounts.permissions import (
     can_verify_organisation,
     can_view_organisation,
 )
-from portal.accounts.views import bp, show_refusal
-from portal.core.errors import Refused
+from portal.accounts.views import bp
+from portal.core.actions import attempt
 from portal.core.permissions import require
 from portal.extensions import db
 
@@ -64,14 +65,10 @@ def edit_organisation(organisation_id: int) -> Any:
     form = EditOrganisationForm(obj=organisation)
     if form.validate_on_submit():
         data = {f.name: f.data for f in form if f.name != "csrf_token"}
-        try:
-            services.update_organisation(organisation, by=current_user, **data)
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Die Angaben des Trägers sind gespeichert."), "success")
-            return redirect(url_for(".organisation", organisation_id=organisation.id))
+        if done := attempt(form, lambda: services.update_organisation(organisation, by=current_user, **data),
+                           success=_("Die Angaben des Trägers sind gespeichert."),
+                           redirect_to=url_for(".organisation", organisation_id=organisation.id), code=302):
+            return done
     return render_template("accounts/organisation_edit.html", form=form, organisation=organisation,
                            title=_("Angaben des Trägers ändern"))
 
@@ -83,15 +80,12 @@ def invite_member(organisation_id: int) -> Any:
     organisation = _load(organisation_id)
     require(can_invite_member(current_user, organisation), hide=True)
     form = InviteMemberForm()
-    if form.validate_on_submit():
-        try:
-            services.invite_member(organisation, form.email.data or "", by=current_user)
-        except Refused as refusal:
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Die Einladung ist verschickt."), "success")
-            return redirect(url_for(".organisation", organisation_id=organisation.id))
+    if form.validate_on_submit() and (done := attempt(
+        form, lambda: services.invite_member(organisation, form.email.data or "", by=current_user),
+        success=_("Die Einladung ist verschickt."), redirect_to=url_for(".organisation", organisation_id=organisation.id),
+        code=302,
+    )):
+        return done
     return _page(organisation, invite_form=form)
 
 
@@ -102,14 +96,11 @@ def leave_organisation(organisation_id: int) -> Any:
     require(can_leave_organisation(current_user, organisation), hide=True)
     form = ActionForm()
     if form.validate_on_submit():
-        try:
-            services.leave_organisation(organisation, by=current_user)
-        except Refused as refusal:
-            db.session.rollback()
-            flash(str(refusal.message), "error")
-            return redirect(url_for(".organisation", organisation_id=organisation.id))
-        db.session.commit()
-        flash(_("Sie sind aus dem Träger ausgetreten."), "success")
+        # Refused: back to the organisation's page, with the reason.
+        return attempt(
+            None, lambda: services.leave_organisation(organisation, by=current_user),
+            success=_("Sie sind aus dem Träger ausgetreten."), redirect_to=url_for(".account"), code=302,
+        ) or redirect(url_for(".organisation", organisation_id=organisation.id))
     return redirect(url_for(".account"))
 
 
@@ -133,15 +124,11 @@ def decide_organisation(organisation_id: int) -> Any:
     organisation = _load(organisation_id)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
-            if form.decision.data == "verify":
-                services.verify_organisation(organisation, by=current_user)
-            else:
-                services.reject_organisation(organisation, by=current_user, reason=form.reason.data or "")
-        except Refused as refusal:
-            show_refusal(form, refusal)
+        if form.decision.data == "verify":
+            decide: Callable[[], Any] = lambda: services.verify_organisation(organisation, by=current_user)
         else:
-            db.session.commit()
-            flash(_("Die Entscheidung ist gespeichert; der Träger wurde per E-Mail informiert."), "success")
-            return redirect(url_for(".review_organisations"))
+            decide = lambda: services.reject_organisation(organisation, by=current_user, reason=form.reason.data or "")
+        if done := attempt(form, decide, success=_("Die Entscheidung ist gespeichert; der Träger wurde per E-Mail informiert."),
+                           redirect_to=url_for(".review_organisations"), code=302):
+            return done
     return _page(organisation, decision_form=form)
