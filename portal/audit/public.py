@@ -40,8 +40,9 @@ class BadRequest(ValueError):
 # --------------------------------------------------------------------------
 # Embargoed public events
 # --------------------------------------------------------------------------
-#: kind → function(data) giving the moment the event may be shown (None: not yet known).
-EmbargoResolver = Callable[[dict[str, Any]], "datetime | None"]
+#: kind → function(list of event data) giving, for each, the moment the event may be shown (None: not yet
+#: known). It answers for a whole page of events at once: one look-up per kind, not one per event.
+EmbargoResolver = Callable[[Sequence[dict[str, Any]]], "list[datetime | None]"]
 _embargoes: dict[str, EmbargoResolver] = {}
 
 
@@ -58,13 +59,24 @@ def register_embargo(kind: str, resolver: EmbargoResolver) -> None:
     _embargoes[kind] = resolver
 
 
+def embargoed(datas: Sequence[dict[str, Any]]) -> list[bool]:
+    """For each event's data: is the event held back now? One resolver call per embargo kind."""
+    at = now()
+    held = [False] * len(datas)
+    by_kind: dict[str, list[int]] = {}
+    for position, data in enumerate(datas):
+        if data.get("embargo"):
+            by_kind.setdefault(data["embargo"], []).append(position)
+    for kind, positions in by_kind.items():
+        resolver = _embargoes.get(kind)
+        moments = resolver([datas[p] for p in positions]) if resolver else [None] * len(positions)
+        for position, until in zip(positions, moments):
+            held[position] = until is None or at < until
+    return held
+
+
 def is_embargoed(data: dict[str, Any]) -> bool:
-    kind = data.get("embargo")
-    if not kind:
-        return False
-    resolver = _embargoes.get(kind)
-    until = resolver(data) if resolver else None
-    return until is None or now() < until
+    return embargoed([data])[0]
 
 
 def checkpoint_json(checkpoint: AuditCheckpoint) -> dict[str, Any]:
@@ -80,8 +92,8 @@ def checkpoints_json(session: Session | None = None) -> dict[str, Any]:
     return {"checkpoints": [checkpoint_json(c) for c in all_checkpoints(session)]}
 
 
-def public_event_json(row: Any) -> dict[str, Any]:
-    """One event as /transparency/events lists it."""
+def public_event_json(row: Any, held: bool | None = None) -> dict[str, Any]:
+    """One event as /transparency/events lists it (`held`: whether it is embargoed, if already known)."""
     canonical = canonical_bytes(row)
     entry: dict[str, Any] = {
         "seq": row.seq,
@@ -90,7 +102,9 @@ def public_event_json(row: Any) -> dict[str, Any]:
         "public": bool(row.public),
     }
     data = json.loads(row.data_json)
-    if row.public and not is_embargoed(data):
+    if held is None:
+        held = is_embargoed(data)
+    if row.public and not held:
         entry.update(
             action=row.action,
             subject_type=row.subject_type,
@@ -114,7 +128,8 @@ def events_page(first: int, last: int, session: Session | None = None) -> dict[s
             .order_by(AuditEvent.seq)
         )
     )
-    events = [public_event_json(row) for row in rows]
+    held = embargoed([json.loads(row.data_json) if row.public else {} for row in rows])
+    events = [public_event_json(row, hold) for row, hold in zip(rows, held)]
     after = rows[-1].seq if rows else last
     later = session.scalar(select(AuditEvent.seq).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(1))
     return {"events": events, "next": after + 1 if later is not None else None}
@@ -259,16 +274,18 @@ def public_trail(
         position = bisect_left(sizes, seq)
         return sizes[position] if position < len(sizes) else None
 
+    datas = [json.loads(e.data_json) for e in events]
     entries = [
         TrailEntry(e.seq, e.occurred_at, e.action, data, covering(e.seq))
-        for e in events
-        if not is_embargoed(data := json.loads(e.data_json))
+        for e, data, held in zip(events, datas, embargoed(datas))
+        if not held
     ]
     return Trail(subject_type, subject_id, entries, sizes[-1] if sizes else None)
 
 
 __all__ = [
     "BadRequest",
+    "embargoed",
     "is_embargoed",
     "register_embargo",
     "EVENTS_PAGE_LIMIT",

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.awards import ranking, services
 from portal.awards.forms import AnswerForm, ApprovalForm, PolicyForm, ProposalForm, ReturnForm
-from portal.awards.models import AwardDecision, InformationLetter, Objection
+from portal.awards.models import AwardDecision, InformationLetter, LetterDelivery, Objection
 from portal.awards.permissions import can_manage_awards, can_view_procurement_record
 from portal.awards.record import build_record
 from portal.calls.models import Call, CallState
@@ -74,7 +74,8 @@ def _page(call: Call, status: int = 200, **overrides: Any) -> tuple[str, int]:
     objections = services.objections_of(call)
     answer_forms = {o.id: overrides.get(f"answer-{o.id}") or AnswerForm(prefix=f"answer{o.id}") for o in objections}
     letters = db.session.scalars(select(InformationLetter).where(InformationLetter.call_id == call.id)
-                                 .options(selectinload(InformationLetter.deliveries), selectinload(InformationLetter.organisation))
+                                 .options(selectinload(InformationLetter.deliveries).selectinload(LetterDelivery.mail),
+                                          selectinload(InformationLetter.organisation))
                                  .order_by(InformationLetter.id.desc())).all()
     return render_template(
         "awards/admin/call.html", title=_("Vergabe: %(ref)s", ref=call.reference), call=call, rows=_lot_rows(call, overrides),

@@ -9,6 +9,7 @@ covers the log up to that point.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import User
 from portal.audit.labels import action_label
 from portal.audit.models import AuditEvent
-from portal.awards.models import AwardDecision, AwardNotice, AwardRound, InformationLetter, Objection
+from portal.awards.models import AwardDecision, AwardNotice, AwardRound, InformationLetter, LetterDelivery, Objection
 from portal.bids.models import Bid, BidVersion
 from portal.bids.opening import opening_record
 from portal.bids.permissions import opening_for
@@ -61,6 +62,12 @@ class ProcurementRecord:
 class _Names:
     def __init__(self) -> None:
         self.cache: dict[int, str] = {}
+
+    def preload(self, user_ids: Iterable[int | None]) -> None:
+        """Look up the names of many people in one query (bidders who objected are one per objection)."""
+        missing = {i for i in user_ids if i is not None and i not in self.cache}
+        if missing:
+            self.cache.update({id_: name for id_, name in db.session.execute(select(User.id, User.name).where(User.id.in_(missing)))})
 
     def __call__(self, user_id: int | None) -> str:
         if user_id is None:
@@ -236,7 +243,9 @@ def build_record(call: Call) -> ProcurementRecord:
                                    f"Stillhaltefrist {award_round.standstill_days} Tage, Ende {award_round.standstill_ends_at:%Y-%m-%d %H:%M} UTC"
                                    + (f". Grund der Überarbeitung: {award_round.reason}" if award_round.reason else "")))
     for letter in db.session.scalars(select(InformationLetter).where(InformationLetter.call_id == call.id)
-                                     .options(selectinload(InformationLetter.deliveries)).order_by(InformationLetter.id)):
+                                     .options(selectinload(InformationLetter.deliveries).selectinload(LetterDelivery.mail),
+                                              selectinload(InformationLetter.organisation))
+                                     .order_by(InformationLetter.id)):
         deliveries = ", ".join(f"{d.to_address}: {d.mail.status.value}" + (f" {d.mail.sent_at:%Y-%m-%d %H:%M} UTC" if d.mail.sent_at else "")
                                for d in letter.deliveries)
         read = f"; im Portal gelesen {letter.first_read_at:%Y-%m-%d %H:%M} UTC" if letter.first_read_at else ""
@@ -248,7 +257,10 @@ def build_record(call: Call) -> ProcurementRecord:
     sections.append(lettered)
 
     objected = Section("objections", "Rügen und Antworten", empty="Keine Rügen.")
-    for objection in db.session.scalars(select(Objection).where(Objection.call_id == call.id).order_by(Objection.id)):
+    objections = list(db.session.scalars(select(Objection).where(Objection.call_id == call.id)
+                                         .options(selectinload(Objection.organisation)).order_by(Objection.id)))
+    names.preload(id_ for o in objections for id_ in (o.lodged_by_id, o.answered_by_id))
+    for objection in objections:
         objected.steps.append(Step(objection.lodged_at, f"{names(objection.lodged_by_id)} ({objection.organisation.name})",
                                    "Rüge erhoben", objection.text))
         if objection.answered_at:
@@ -286,6 +298,7 @@ def _review_sections(call: Call, names: _Names) -> list[Section]:
         if a.submitted_at:
             panel.steps.append(Step(a.submitted_at, names(a.user_id), f"Los {numbers.get(a.lot_id)}: Bewertung abgeschlossen"))
     for d in db.session.scalars(select(rv.ConflictDeclaration).where(rv.ConflictDeclaration.call_id == call.id)
+                                .options(selectinload(rv.ConflictDeclaration.organisation))
                                 .order_by(rv.ConflictDeclaration.id)):
         verdict = f"befangen ({d.kind.value if d.kind else ''}): {d.reason}" if d.conflict else "keine Befangenheit"
         panel.steps.append(Step(d.revised_at or d.declared_at, names(d.user_id),

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Organisation
 from portal.accounts.permissions import is_officer
@@ -136,7 +137,12 @@ def open_objections(call: Call) -> list[Objection]:
 
 
 def objections_of(call: Call) -> list[Objection]:
-    return list(db.session.scalars(select(Objection).where(Objection.call_id == call.id).order_by(Objection.id)))
+    """Every objection to the award of `call`, with the organisation and the people the officers' page names."""
+    return list(db.session.scalars(
+        select(Objection).where(Objection.call_id == call.id)
+        .options(selectinload(Objection.organisation), selectinload(Objection.lodged_by), selectinload(Objection.answered_by))
+        .order_by(Objection.id)
+    ))
 
 
 def notice_for(call: Call) -> AwardNotice | None:

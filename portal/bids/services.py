@@ -10,6 +10,7 @@ transaction holds the database's write lock from `BEGIN IMMEDIATE` on.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -401,12 +402,14 @@ def submit_bid(bid: Bid, *, by: Any, confirmed_fingerprint: str | None = None) -
 SUBMISSION_EMBARGO = "until_submission_deadline"
 
 
-def submission_embargo_until(data: dict[str, Any]) -> datetime | None:
-    """The moment a submission event may be shown: the call's current deadline."""
+def submission_embargo_until(datas: Sequence[dict[str, Any]]) -> list[datetime | None]:
+    """The moments submission events may be shown: each one's call's current deadline (one query for all)."""
     from portal.calls.models import Call
 
-    deadline = db.session.scalar(select(Call.submission_deadline).where(Call.reference == data.get("call")))
-    return deadline
+    references = {data.get("call") for data in datas}
+    rows = db.session.execute(select(Call.reference, Call.submission_deadline).where(Call.reference.in_(references)))
+    deadlines = {reference: deadline for reference, deadline in rows}
+    return [deadlines.get(data.get("call")) for data in datas]
 
 
 def withdraw_bid(bid: Bid, *, by: Any) -> BidVersion:

@@ -166,7 +166,7 @@ def _login_url() -> str | None:
 
 @bp.get("/<int:consultation_id>/fassung/<int:number>")
 def version(consultation_id: int, number: int) -> str:
-    consultation = _load(consultation_id)
+    consultation = _load(consultation_id, COMMENT_OPTIONS)
     versions = {v.number: v for v in consultation.versions}
     current = versions.get(number)
     if current is None:
@@ -498,7 +498,7 @@ def new_version(consultation_id: int) -> Any:
 
 
 def _report_for(consultation_id: int) -> Any:
-    consultation = _load(consultation_id)
+    consultation = _load(consultation_id, COMMENT_OPTIONS)
     require(perm.can_view_report(current_user, consultation), hide=True)
     return build_report(consultation)
 

@@ -36,7 +36,7 @@ from portal.review.forms import (
     draw_form_class,
     eligibility_form_class,
 )
-from portal.review.models import PanelRole, ReviewAssignment
+from portal.review.models import PanelRole, ReviewAssignment, Score
 from portal.review.permissions import (
     can_consolidate,
     can_export_scores,
@@ -343,8 +343,11 @@ def _draw_forms(lot: Lot) -> list[tuple[list[Bid], Any]]:
     if not can_record_draw(current_user, lot):
         return []
     forms = []
-    for index, group in enumerate(unresolved_ties(lot)):
-        bids = [db.session.get(Bid, bid_id) for bid_id in group]
+    ties = unresolved_ties(lot)
+    # The tied bids of every group in one query, not one per bid.
+    loaded = {bid.id: bid for bid in queries.counting_bids(lot)} if ties else {}
+    for index, group in enumerate(ties):
+        bids = [loaded[bid_id] for bid_id in group]
         form = draw_form_class(len(bids))(prefix=f"draw{index}")
         for i in range(1, len(bids) + 1):
             form[f"place_{i}"].choices = [SelectChoice(str(b.id), b.organisation.name) for b in bids]
@@ -422,12 +425,14 @@ def scores_csv(call: Call, *, anonymise: bool) -> str:
         submitted = {a.user_id for a in queries.lot_reviewers(lot) if a.submitted_at is not None}
         criteria = queries.scored_criteria(lot)
         consolidated = queries.lot_consolidated(lot)
-        scores = queries.lot_scores(lot)
+        scores: dict[tuple[int, int], list[Score]] = {}
+        for score in queries.lot_scores(lot):
+            scores.setdefault((score.bid_id, score.criterion_id), []).append(score)
         for bid in queries.counting_bids(lot):
             if has_conflict(current_user, bid):
                 continue
             for criterion in criteria:
-                for score in (s for s in scores if s.bid_id == bid.id and s.criterion_id == criterion.id):
+                for score in scores.get((bid.id, criterion.id), []):
                     writer.writerow([_cell(v) for v in (
                         call.reference, lot.number, bid.organisation.name, criterion.code, criterion.weight,
                         aliases.get(score.reviewer_id, score.reviewer.name), score.points, score.justification,

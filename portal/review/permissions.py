@@ -130,11 +130,17 @@ def lot_is_closed(lot: Lot) -> bool:
     return state is not None and state.is_closed
 
 
+def excluded_bids(lot_id: int) -> frozenset[int]:
+    """Ids of the lot's bids with an eligibility criterion found not met (one query per lot, not per bid)."""
+    return _cached(("excluded", lot_id), lambda: frozenset(db.session.scalars(
+        select(EligibilityDecision.bid_id).join(Bid, Bid.id == EligibilityDecision.bid_id)
+        .where(Bid.lot_id == lot_id, EligibilityDecision.met.is_(False))
+    )))
+
+
 def is_excluded(bid: Bid) -> bool:
     """The chair found an eligibility criterion not met."""
-    return _cached(("excluded", bid.id), lambda: db.session.scalar(
-        select(EligibilityDecision.id).where(EligibilityDecision.bid_id == bid.id, EligibilityDecision.met.is_(False)).limit(1)
-    ) is not None)
+    return bid.id in excluded_bids(bid.lot_id)
 
 
 def may_read_as_panel(user: Any, bid: Bid) -> bool:

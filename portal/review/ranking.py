@@ -192,13 +192,14 @@ def _order(call: object, scored: list[Criterion],
     def points(bid_id: int, code: str) -> int:
         return next(r.points for r in complete[bid_id][1] if r.code == code)
 
-    def key(bid_id: int) -> tuple[Decimal, tuple[int, ...]]:
-        return complete[bid_id][2], tuple(points(bid_id, code) for code in steps)
-
+    keys = {bid_id: (complete[bid_id][2], tuple(points(bid_id, code) for code in steps)) for bid_id in complete}
+    same_total: dict[Decimal, list[int]] = {}
+    for bid_id, (numerator, _points) in keys.items():
+        same_total.setdefault(numerator, []).append(bid_id)
     # Groups of bids equal in total and every tie-break criterion, best first.
     groups: dict[tuple[Decimal, tuple[int, ...]], list[int]] = {}
     for bid_id in sorted(complete, key=lambda b: complete[b][0].organisation.name.casefold()):
-        groups.setdefault(key(bid_id), []).append(bid_id)
+        groups.setdefault(keys[bid_id], []).append(bid_id)
     draw_for = {frozenset(d.bid_order): d for d in draws}
     scale_max = getattr(call, "scale_max")
     entries: list[RankedBid] = []
@@ -217,23 +218,25 @@ def _order(call: object, scored: list[Criterion],
         for index, bid_id in enumerate(members):
             bid, results, numerator = complete[bid_id]
             rank = position + (index + 1 if draw is not None or len(members) == 1 else 1)
-            note = _tie_note(bid_id, complete, steps, key, draw)
+            note = _tie_note(bid_id, keys, same_total[keys[bid_id][0]], steps, draw)
             entries.append(RankedBid(bid.id, bid.organisation_id, bid.organisation.name, numerator / scale_max,
                                      rank, results, False, None, note))
         position += len(members)
     return entries, gaps, ties
 
 
-def _tie_note(bid_id: int, complete: dict, steps: list[str], key: object, draw: TieDraw | None) -> str | None:
-    """How this bid's place among bids with the same total was decided: the deciding criterion, or the draw."""
-    total, tie_points = key(bid_id)  # type: ignore[operator]
+def _tie_note(bid_id: int, keys: dict[int, tuple[Decimal, tuple[int, ...]]], same_total: list[int], steps: list[str],
+              draw: TieDraw | None) -> str | None:
+    """How this bid's place among bids with the same total (`same_total`) was decided: the deciding criterion, or the draw.
+
+    Only bids with the same total are compared, so a large lot costs its size, not its size squared.
+    """
+    tie_points = keys[bid_id][1]
     deepest = -1
-    for other in complete:
+    for other in same_total:
         if other == bid_id:
             continue
-        other_total, other_points = key(other)  # type: ignore[operator]
-        if other_total != total:
-            continue
+        other_points = keys[other][1]
         differs = next((i for i, (a, b) in enumerate(zip(tie_points, other_points)) if a != b), len(steps))
         deepest = max(deepest, differs)
     if deepest < 0:
