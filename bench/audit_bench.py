@@ -4,8 +4,8 @@ Builds a log of N events in a temporary SQLite database (fast batch mode: the
 same canonical bytes, chain hashes and Merkle nodes `record()` writes, inserted
 in bulk), then measures and prints
 
-- the cost of one more `record()` (work is O(log n): one read of <= log2 n
-  sibling nodes, one insert per completed node),
+- the cost of one more `record()` in its own transaction (work is O(log n): one
+  read of <= log2 n sibling nodes, one insert per completed node),
 - inclusion and consistency proof latency through the HTTP endpoints,
 - `flask audit verify --full`,
 - the outsiders' verifier checking one consistency proof.

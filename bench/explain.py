@@ -51,8 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         officer = db.session.scalar(
             sa.select(User).join(UserRole).where(UserRole.role == Role.ADMIN).order_by(User.id).limit(1)
         )
-        officer_id = officer.get_id()
+        officer_id, officer_number = officer.get_id(), officer.id
         first_call = db.session.scalar(sa.text("SELECT id FROM call ORDER BY id LIMIT 1"))
+        # A day in the middle of the log (Europe/Berlin dates as the filter form takes them).
+        day = db.session.scalar(sa.text(
+            "SELECT (occurred_at AT TIME ZONE 'Europe/Berlin')::date FROM audit_event "
+            "WHERE seq = (SELECT max(seq) / 2 FROM audit_event)"
+        ))
         consultation = pages["consultation page"].rsplit("/", 1)[-1]
         db.session.commit()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -65,8 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         "staff call list": "/verwaltung/aufrufe/", "staff call page": f"/verwaltung/aufrufe/{first_call}",
         "accounts": "/verwaltung/konten", "organisations": "/verwaltung/traeger", "audit log": "/verwaltung/protokoll/",
         "consultation (officer)": f"/beteiligung/{consultation}/verwalten",
+        # The audit log's filters, each alone, and a page deep down the log.
+        "audit log: rare action": "/verwaltung/protokoll/?action=call.published",
+        "audit log: frequent action": "/verwaltung/protokoll/?action=user.signed_in&seite=50",
+        "audit log: account number": f"/verwaltung/protokoll/?actor={officer_number}",
+        "audit log: e-mail part": "/verwaltung/protokoll/?actor=traeger00042",
+        "audit log: subject": f"/verwaltung/protokoll/?subject_type=call&subject_id={first_call}",
+        "audit log: one day": "/verwaltung/protokoll/?start={0}&end={0}".format(day),
+        "audit log: page 500": "/verwaltung/protokoll/?seite=500",
     }
-    pages.update({"transparency events": "/transparency/events", "call trail": f"/transparenz/verlauf/call/{first_call}"})
+    pages.update({"transparency events": "/transparency/events", "call trail": f"/transparenz/verlauf/call/{first_call}",
+                  "transparency events (middle)": "/transparency/events?from=500000"})
     recorded: list[tuple[str, str, Any]] = []
     current = [""]
 

@@ -16,13 +16,13 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from portal.audit.actions import AuditAction
 from portal.audit.merkle import leaf_hash
 from portal.audit.models import GENESIS_HASH, AuditEvent
-from portal.audit.tree import append_leaf
+from portal.audit.tree import Frontier, append_leaf, load_frontier
 from portal.core.time import now
 from portal.extensions import db
 
@@ -125,6 +125,32 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CHAIN_LOCK_ID})
 
 
+_HEAD = "ibv_audit_chain_head"
+
+
+@dataclass
+class _ChainHead:
+    """The newest event and the tree's right edge as `record()` left them.
+
+    Kept in `session.info` and trusted only while `transaction` is still the
+    session's innermost transaction: that transaction holds the chain lock
+    (nobody else can append) and everything it appended is still there. A
+    savepoint begun, released or rolled back, a commit or a rollback all
+    change the innermost transaction, and the next `record()` reads the head
+    from the database again. Saves the lock, the head query and the sibling
+    read for every event after the first in a transaction.
+    """
+
+    transaction: Any
+    seq: int
+    hash: str
+    frontier: Frontier | None = None
+
+
+def _innermost_transaction(session: Session) -> Any:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
 def record(
     action: AuditAction | str,
     *,
@@ -140,17 +166,24 @@ def record(
     data only into internal ones (`public=False`, the default).
     """
     action = AuditAction(action)  # refuses anything outside the vocabulary
-    session = db.session
+    session = db.session()  # the scoped session's current Session
     # Give a new subject its id before it is written into the event.
     session.flush()
-    _lock_chain(session)
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    head = session.info.get(_HEAD)
+    warm = head is not None and head.transaction is _innermost_transaction(session)
+    if not warm:
+        _lock_chain(session)
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        head = _ChainHead(_innermost_transaction(session), last.seq if last else 0, last.hash if last else GENESIS_HASH)
+    elif head.frontier is None:
+        # A second event in this transaction: from now on the tree's edge is kept here.
+        head.frontier = load_frontier(session, head.seq)
     subject_type, subject_id = _subject_of(subject)
     actor_id = getattr(actor, "id", actor) if actor is not None else None
     event = AuditEvent(
-        seq=(last.seq + 1) if last else 1,
+        seq=head.seq + 1,
         occurred_at=now(),
         actor_id=actor_id,
         action=action.value,
@@ -158,14 +191,25 @@ def record(
         subject_id=subject_id,
         data_json=canonical_json(to_jsonable(data or {})),
         public=public,
-        prev_hash=last.hash if last else GENESIS_HASH,
+        prev_hash=head.hash,
     )
     canonical = canonical_bytes(event)
     event.hash = hashlib.sha256(canonical).hexdigest()
+    session.info.pop(_HEAD, None)  # back only once event and leaf are written
+    # A Core insert: the unit of work cost more than the statement. The event
+    # then joins the session as if it had been loaded from the database.
+    connection = session.connection()
+    connection.execute(_INSERT_EVENT, {column: getattr(event, column) for column in _EVENT_COLUMNS})
+    make_transient_to_detached(event)
     session.add(event)
-    session.flush()
-    append_leaf(session, event.seq - 1, leaf_hash(canonical))
+    append_leaf(connection, event.seq - 1, leaf_hash(canonical), head.frontier)
+    head.seq, head.hash = event.seq, event.hash
+    session.info[_HEAD] = head
     return event
+
+
+_EVENT_COLUMNS = tuple(AuditEvent.__table__.columns.keys())
+_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 @dataclass(frozen=True)

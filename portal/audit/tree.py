@@ -129,15 +129,36 @@ class Frontier:
         return acc
 
 
-def append_leaf(session: Session, leaf_index: int, leaf: bytes) -> list[merkle.Node]:
-    """Store the leaf and every subtree its append completes (O(log n), one read).
+def load_frontier(session: Session, size: int) -> Frontier:
+    """The right edge of the stored tree of `size` leaves (one read)."""
+    return Frontier(size, _fetch_nodes(session, frontier_keys(size)))
 
-    Must run under the chain lock (see `portal.audit.services._lock_chain`).
+
+def append_leaf(
+    db_or_conn: Session | Connection, leaf_index: int, leaf: bytes, frontier: Frontier | None = None
+) -> list[merkle.Node]:
+    """Store the leaf and every subtree its append completes (O(log n), at most one read).
+
+    With the tree's `frontier` (as `record()` keeps it within one transaction)
+    the left siblings are taken from it and nothing is read; the frontier then
+    includes the new leaf. Must run under the chain lock (see
+    `portal.audit.services._lock_chain`).
     """
-    siblings = _fetch_nodes(session, left_siblings(leaf_index)) if leaf_index & 1 else {}
-    nodes = merkle.nodes_completed_by_append(lambda lv, ix: siblings[(lv, ix)], leaf_index, leaf)
-    session.execute(insert(AuditSubtree), [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
+    if frontier is not None:
+        if frontier.size != leaf_index:
+            raise ValueError(f"frontier of {frontier.size} leaves cannot take leaf {leaf_index}")
+        nodes = frontier.append(leaf)
+    else:
+        siblings = _fetch_nodes(db_or_conn, left_siblings(leaf_index)) if leaf_index & 1 else {}
+        nodes = merkle.nodes_completed_by_append(lambda lv, ix: siblings[(lv, ix)], leaf_index, leaf)
+    # A Core insert (the ORM's bulk path cost more than the statement), and one
+    # row as a plain execute (half of all appends; executemany means a pipeline).
+    rows = [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes]
+    db_or_conn.execute(_INSERT_NODES, rows[0] if len(rows) == 1 else rows)
     return nodes
+
+
+_INSERT_NODES = insert(AuditSubtree.__table__)
 
 
 def backfill_subtrees(connection: Connection, batch: int = 10_000) -> int:

@@ -125,12 +125,13 @@ def load_command(if_empty: bool) -> None:
 @click.option("--awarded", default=10, show_default=True, help="Aufrufe, die bis zur Vergabebekanntmachung laufen")
 @click.option("--events", default=1_000_000, show_default=True, help="Audit-Ereignisse insgesamt (mit Anmeldungen aufgefüllt)")
 @click.option("--days", default=120, show_default=True, help="Zeitraum, über den die Daten verteilt werden")
+@click.option("--batch", default=50, show_default=True,
+              help="Träger bzw. Stellungnahmen je Transaktion (Anmeldungen: das Zwanzigfache)")
 def scale_command(**sizes: int) -> None:
     """Generate (or continue generating) the large data set for benchmarks (docs/operations.md)."""
     from portal.demo.scale import Sizes, generate, summary
 
-    generate(Sizes(**sizes))
-    for line in summary():
+    for line in [*generate(Sizes(**sizes)), *summary()]:
         click.echo(line)
 
 

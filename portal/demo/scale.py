@@ -2,8 +2,7 @@
 
 Everything goes through the services the UI uses, so every row has its audit
 event and the log is a real one (the benchmark's 1,000,000 events are real
-events). Phases, each resumable: an interrupted run continues where it
-stopped (each unit is committed on its own and recognised by its name):
+events). Phases, each resumable:
 
 1. organisations (each with one member, verified by the officer),
 2. calls with lots and criteria, published, and their bids (submitted, a
@@ -14,15 +13,29 @@ stopped (each unit is committed on its own and recognised by its name):
    public notice (`portal.demo.scale_awards`),
 5. sign-ins (real `complete_sign_in` events) until the log holds `--events`.
 
-Time runs on a frozen clock starting `--days` ago, so deadlines lie in the past
-when the run ends; the real clock is back afterwards.
+Work is committed in batches of whole units (`--batch` organisations or
+comments, one call with all its bids, 20 × `--batch` sign-ins per
+transaction): an interrupted run loses only its current batch, which rolls
+back as a whole, and the next run recognises what exists by name (by count
+for comments and events) and adds the rest.
+
+Time runs on a frozen clock starting `--days` ago, every unit at a fixed
+moment (so a resumed run puts its units where an uninterrupted one would);
+deadlines lie in the past when the run ends; the real clock is back afterwards.
+
+Measured with the defaults on PostgreSQL (2026-12-07, shared 2-core machine,
+docs/operations.md "Scale data"): 33 min 39 s in all; organisations 0:33
+(182 events/s), calls and bids 5:52 (72/s, 28 bids/s), consultations 1:40
+(200/s) at a load of 5–7 from other test runs; sign-ins 25:29 (621/s) at a
+load of 1–2.5. The sign-ins are CPU-bound in this process (the account's
+flush and `record()`, about 1 ms per event).
 """
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +43,7 @@ import click
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 
@@ -49,6 +63,8 @@ class Sizes:
     awarded: int = 10
     events: int = 1_000_000
     days: int = 120
+    #: Organisations or comments per transaction; sign-ins: twenty times as many.
+    batch: int = 50
 
 
 def _count(model: Any, *where: Any) -> int:
@@ -67,7 +83,29 @@ class Generator:
 
         self.sizes = sizes
         self.time = portal_time
-        self.clock = portal_time.FrozenClock(portal_time.now() - timedelta(days=sizes.days))
+        self.start = portal_time.now() - timedelta(days=sizes.days)
+        self.clock = portal_time.FrozenClock(self.start)
+
+    # ----------------------------------------------------------------- timeline
+    # Every unit has its own moment, so a resumed run puts the units it adds
+    # where an uninterrupted run would have put them.
+    def call_time(self, n: int) -> datetime:
+        """Calls are spread over the first half of the period."""
+        step = timedelta(hours=max(1, (self.sizes.days * 12) // max(self.sizes.calls, 1)))
+        return self.start + n * step
+
+    def comments_per_consultation(self) -> int:
+        return self.sizes.comments // max(self.sizes.consultations, 1)
+
+    def comment_time(self, n: int, i: int) -> datetime:
+        """Consultations follow the calls, a comment every 30 seconds (i = -1: opening)."""
+        return self.call_time(self.sizes.calls) + timedelta(seconds=30 * (n * self.comments_per_consultation() + i + 1))
+
+    def sign_in_time(self, k: int) -> datetime:
+        """The k-th filler event: spread evenly up to shortly before today."""
+        first = self.comment_time(self.sizes.consultations, 0)
+        last = self.start + timedelta(days=self.sizes.days * 0.95)
+        return first + k * max(timedelta(milliseconds=1), (last - first) / max(self.sizes.events, 1))
 
     # ------------------------------------------------------------------ helpers
     def officer(self) -> Any:
@@ -87,32 +125,52 @@ class Generator:
             db.session.commit()
         return user
 
-    def organisations(self) -> list[Any]:
-        from portal.accounts.models import Organisation
+    def member_ids(self) -> list[int]:
+        """The first member of every scale organisation, in the organisations' order."""
+        from portal.accounts.models import Membership, Organisation
 
         return list(db.session.scalars(
-            select(Organisation).where(Organisation.name.like(f"{PREFIX}-Träger %")).order_by(Organisation.id)
+            select(Membership.user_id).join(Organisation)
+            .where(Organisation.name.like(f"{PREFIX}-Träger %")).order_by(Organisation.id)
         ))
+
+    @staticmethod
+    def members(ids: Iterable[int]) -> dict[int, Any]:
+        """Load the users `ids` with their organisations in three queries.
+
+        A commit expires every object; reloading each user where it is used
+        would cost three queries per user instead.
+        """
+        from portal.accounts.models import Membership, User
+
+        return {user.id: user for user in db.session.scalars(
+            select(User).where(User.id.in_(set(ids)))
+            .options(selectinload(User.memberships).joinedload(Membership.organisation))
+        )}
 
     # ------------------------------------------------------------------ phases
     def make_organisations(self) -> None:
         from portal.accounts import services
+        from portal.accounts.models import Organisation
 
         officer = self.officer()
-        done = len(self.organisations())
-        with _progress("Träger", self.sizes.organisations, done) as bar:
-            for n in range(done, self.sizes.organisations):
-                email = f"traeger{n:05d}@skala.ibv-portal.de"
-                org = services.register_organisation(
-                    person_name=f"Person {n:05d}", email=email, password=PASSWORD,
-                    name=f"{PREFIX}-Träger {n:05d} e. V.", legal_form="eingetragener Verein", street="Musterstraße 1",
-                    postcode="57072", city="Siegen", contact_email=email, migration_work="Migrationsberatung (Skalierungsdaten).",
-                )
-                assert org is not None
-                org.active_members[0].email_verified_at = self.clock()
-                services.verify_organisation(org, by=officer)
+        existing = set(db.session.scalars(select(Organisation.name).where(Organisation.name.like(f"{PREFIX}-Träger %"))))
+        missing = [n for n in range(self.sizes.organisations) if _organisation_name(n) not in existing]
+        with _progress("Träger", self.sizes.organisations, self.sizes.organisations - len(missing)) as bar:
+            for batch in _chunks(missing, self.sizes.batch):
+                for n in batch:
+                    email = f"traeger{n:05d}@skala.ibv-portal.de"
+                    org = services.register_organisation(
+                        person_name=f"Person {n:05d}", email=email, password=PASSWORD,
+                        name=_organisation_name(n), legal_form="eingetragener Verein", street="Musterstraße 1",
+                        postcode="57072", city="Siegen", contact_email=email,
+                        migration_work="Migrationsberatung (Skalierungsdaten).",
+                    )
+                    assert org is not None
+                    org.active_members[0].email_verified_at = self.clock()
+                    services.verify_organisation(org, by=officer)
                 db.session.commit()
-                bar.update(1)
+                bar.update(len(batch))
 
     def make_calls(self) -> None:
         from portal.bids import services as bids
@@ -120,54 +178,47 @@ class Generator:
         from portal.calls.services import add_criterion, add_lot, create_call, publish_call
 
         officer = self.officer()
-        organisations = self.organisations()
-        members = [org.active_members[0] for org in organisations]
+        member_ids = self.member_ids()
         sizes = self.sizes
         lots_per_call = max(1, round(sizes.lots / max(sizes.calls, 1)))
         bids_per_call = sizes.bids // max(sizes.calls, 1)
-        done = _count(Call, Call.reference.like(f"{PREFIX}-%"))
-        # A call interrupted half-way is finished by the next run (its bids are resumable too).
-        if done:
-            done -= 1
-        start = self.clock()
-        with _progress("Aufrufe und Bewerbungen", sizes.calls, done) as bar:
-            for n in range(done, sizes.calls):
-                self.clock.set(start + timedelta(hours=n * max(1, (sizes.days * 12) // max(sizes.calls, 1))))
-                reference = f"{PREFIX}-{n:05d}"
-                call = db.session.scalar(select(Call).where(Call.reference == reference))
-                if call is None:
-                    still_open = n % 10 == 9
-                    deadline = self.time.now() + timedelta(days=sizes.days + 30 if still_open else 20)
-                    call = create_call(
-                        by=officer, reference=reference, title=f"Migrationsberatung Region {n:05d}",
-                        summary="Skalierungsdaten: ein Aufruf wie viele andere.", description="Beschreibung " * 40,
-                        contact="Kreis (Skalierung)", question_deadline=deadline - timedelta(days=10),
-                        submission_deadline=deadline, scale_min=0, scale_max=5,
-                        scale_labels={str(p): f"{p} Punkte" for p in range(6)},
-                        formula_text="Gewichtete Summe.", tie_break_text="K1, dann Los.", tie_break=["K1", "lot"],
-                    )
-                    for k in range(1, lots_per_call + 1):
-                        add_lot(call, by=officer, number=k, title=f"Los {k}", region=f"Region {k % 12}",
-                                municipalities="Siegen", positions=Decimal("1.50"), budget=None, description="")
-                    add_criterion(call, by=officer, kind=CriterionKind.ELIGIBILITY, code="E1", title="Gemeinnützigkeit",
-                                  lot_id=None, description="Gemeinnützig anerkannt.", evidence="", weight=None)
-                    for code, weight in (("K1", "60"), ("K2", "40")):
-                        add_criterion(call, by=officer, kind=CriterionKind.SCORED, code=code, title=f"Kriterium {code}",
-                                      lot_id=None, description="Beschreibung.", evidence="", weight=Decimal(weight))
-                    publish_call(call, by=officer)
-                    db.session.commit()
-                self._bids(bids, call, members, n, bids_per_call)
+        existing = set(db.session.scalars(select(Call.reference).where(Call.reference.like(f"{PREFIX}-%"))))
+        missing = [n for n in range(sizes.calls) if _call_reference(n) not in existing]
+        with _progress("Aufrufe und Bewerbungen", sizes.calls, sizes.calls - len(missing)) as bar:
+            for n in missing:
+                # One call with its lots, criteria and bids is one transaction: an
+                # interrupted call leaves nothing behind and is made again.
+                self.clock.set(self.call_time(n))
+                still_open = n % 10 == 9
+                deadline = self.time.now() + timedelta(days=sizes.days + 30 if still_open else 20)
+                call = create_call(
+                    by=officer, reference=_call_reference(n), title=f"Migrationsberatung Region {n:05d}",
+                    summary="Skalierungsdaten: ein Aufruf wie viele andere.", description="Beschreibung " * 40,
+                    contact="Kreis (Skalierung)", question_deadline=deadline - timedelta(days=10),
+                    submission_deadline=deadline, scale_min=0, scale_max=5,
+                    scale_labels={str(p): f"{p} Punkte" for p in range(6)},
+                    formula_text="Gewichtete Summe.", tie_break_text="K1, dann Los.", tie_break=["K1", "lot"],
+                )
+                for k in range(1, lots_per_call + 1):
+                    add_lot(call, by=officer, number=k, title=f"Los {k}", region=f"Region {k % 12}",
+                            municipalities="Siegen", positions=Decimal("1.50"), budget=None, description="")
+                add_criterion(call, by=officer, kind=CriterionKind.ELIGIBILITY, code="E1", title="Gemeinnützigkeit",
+                              lot_id=None, description="Gemeinnützig anerkannt.", evidence="", weight=None)
+                for code, weight in (("K1", "60"), ("K2", "40")):
+                    add_criterion(call, by=officer, kind=CriterionKind.SCORED, code=code, title=f"Kriterium {code}",
+                                  lot_id=None, description="Beschreibung.", evidence="", weight=Decimal(weight))
+                publish_call(call, by=officer)
+                if member_ids:
+                    self._bids(bids, call, member_ids, n, bids_per_call)
+                db.session.commit()
                 bar.update(1)
 
-    def _bids(self, bids: Any, call: Any, members: list[Any], n: int, count: int) -> None:
-        from portal.bids.models import Bid
-
-        existing = _count(Bid, Bid.call_id == call.id)
-        if not members:
-            return
+    def _bids(self, bids: Any, call: Any, member_ids: list[int], n: int, count: int) -> None:
+        chosen = [member_ids[(n * count + i) % len(member_ids)] for i in range(count)]
+        users = self.members(chosen)
         lots = list(call.lots)
-        for i in range(existing, count):
-            user = members[(n * count + i) % len(members)]
+        for i, user_id in enumerate(chosen):
+            user = users[user_id]
             lot = lots[i % len(lots)]
             organisation = user.active_memberships[0].organisation
             bid = bids.start_bid(call=call, lot=lot, organisation=organisation, by=user)
@@ -179,40 +230,47 @@ class Generator:
             if i % 3 == 0:
                 self.clock.advance(minutes=1)
                 bids.submit_bid(bid, by=user)
-            db.session.commit()
 
     def make_consultations(self) -> None:
         from portal.consultation import services
         from portal.consultation.models import Comment, Consultation
 
         officer = self.officer()
-        members = [org.active_members[0] for org in self.organisations()]
+        member_ids = self.member_ids()
         sizes = self.sizes
-        per = sizes.comments // max(sizes.consultations, 1)
-        done = _count(Consultation, Consultation.title.like(f"{PREFIX}-%"))
-        if done:
-            done -= 1
-        source = "\n\n".join(f"## {k}. Abschnitt {k}\n\nText des Abschnitts {k}. " * 1 for k in range(1, 9))
+        per = self.comments_per_consultation() if member_ids else 0
+        source = "\n\n".join(f"## {k}. Abschnitt {k}\n\nText des Abschnitts {k}. " for k in range(1, 9))
+        counts = dict(db.session.execute(
+            select(Consultation.title, func.count(Comment.id)).outerjoin(Comment, Comment.consultation_id == Consultation.id)
+            .where(Consultation.title.like(f"{PREFIX}-%")).group_by(Consultation.title)
+        ).all())
+        done = sum(1 for n in range(sizes.consultations) if counts.get(_consultation_title(n), -1) >= per)
         with _progress("Beteiligungen", sizes.consultations, done) as bar:
-            for n in range(done, sizes.consultations):
-                title = f"{PREFIX}-Konzeptentwurf {n:05d}"
+            for n in range(sizes.consultations):
+                title = _consultation_title(n)
+                existing = counts.get(title, -1)
+                if existing >= per:
+                    continue
                 consultation = db.session.scalar(select(Consultation).where(Consultation.title == title))
                 if consultation is None:
+                    self.clock.set(self.comment_time(n, -1))
                     at = self.time.now()
                     consultation = services.create_consultation(
                         by=officer, title=title, summary="Skalierungsdaten.", source=source,
                         opens_at=at, closes_at=at + timedelta(days=sizes.days + 60),
                     )
                     services.open_consultation(consultation, by=officer)
+                    existing = 0
+                # Comments are committed `batch` at a time (the first batch with the
+                # consultation itself); a rerun counts them and adds the rest.
+                for batch in _chunks(range(existing, per), sizes.batch):
+                    users = self.members(member_ids[(n * per + i) % len(member_ids)] for i in batch)
+                    for i in batch:
+                        user = users[member_ids[(n * per + i) % len(member_ids)]]
+                        self.clock.set(self.comment_time(n, i))
+                        services.post_comment(consultation, by=user, body=f"Stellungnahme {i}: Bitte ergänzen Sie Abschnitt {i % 8 + 1}.",
+                                              section_number=str(i % 8 + 1), organisation=user.active_memberships[0].organisation)
                     db.session.commit()
-                existing = _count(Comment, Comment.consultation_id == consultation.id)
-                for i in range(existing, per if members else 0):
-                    user = members[(n * per + i) % len(members)]
-                    self.clock.advance(seconds=30)
-                    services.post_comment(consultation, by=user, body=f"Stellungnahme {i}: Bitte ergänzen Sie Abschnitt {i % 8 + 1}.",
-                                          section_number=str(i % 8 + 1), organisation=user.active_memberships[0].organisation)
-                    if i % 50 == 49:
-                        db.session.commit()
                 db.session.commit()
                 bar.update(1)
 
@@ -220,43 +278,68 @@ class Generator:
         from portal.accounts.services import complete_sign_in
         from portal.audit.models import AuditEvent
 
-        members = [org.active_members[0] for org in self.organisations()] or [self.officer()]
+        member_ids = self.member_ids() or [self.officer().id]
         total = self.sizes.events
         done = _count(AuditEvent)
         if done >= total:
             return
+        per_transaction = self.sizes.batch * 20
         with _progress("Weitere Ereignisse", total, done) as bar:
-            for i in itertools.count():
-                if done >= total:
-                    break
-                complete_sign_in(members[i % len(members)], second_factor="none")
-                done += 1
-                if i % 500 == 499:
-                    self.clock.advance(seconds=1)
-                    db.session.commit()
-                    bar.update(500)
-            db.session.commit()
+            while done < total:
+                chosen = [member_ids[(done + k) % len(member_ids)] for k in range(min(per_transaction, total - done))]
+                users = self.members(chosen)
+                for k, user_id in enumerate(chosen):
+                    self.clock.set(self.sign_in_time(done + k))
+                    complete_sign_in(users[user_id], second_factor="none")
+                db.session.commit()
+                done += len(chosen)
+                bar.update(len(chosen))
 
-    def run(self) -> None:
+    def run(self) -> list[str]:
+        """Make what is missing; return one line per phase: duration and events per second."""
+        from portal.audit.models import AuditEvent
         from portal.demo.scale_awards import make_awards
 
         previous = self.time._clock  # noqa: SLF001 - a test may have frozen time already
         self.time.install_clock(self.clock)
+        report = []
         try:
             with current_app.test_request_context("/"), force_locale("de"):  # mails and lazy texts need a request
-                self.make_organisations()
-                self.make_calls()
-                self.make_consultations()
-                make_awards(self)
-                self.make_activity()
+                for label, phase in (("Träger", self.make_organisations), ("Aufrufe und Bewerbungen", self.make_calls),
+                                     ("Beteiligungen", self.make_consultations), ("Vergaben", lambda: make_awards(self)),
+                                     ("Weitere Ereignisse", self.make_activity)):
+                    events, started = _count(AuditEvent), time.perf_counter()
+                    phase()
+                    seconds, added = time.perf_counter() - started, _count(AuditEvent) - events
+                    report.append(f"{label}: {added:,} Ereignisse in {timedelta(seconds=round(seconds))} "
+                                  f"({added / max(seconds, 0.001):,.0f}/s)".replace(",", "."))
         finally:
             self.time.install_clock(previous)
+        return report
 
 
-def generate(sizes: Sizes) -> None:
+def _organisation_name(n: int) -> str:
+    return f"{PREFIX}-Träger {n:05d} e. V."
+
+
+def _call_reference(n: int) -> str:
+    return f"{PREFIX}-{n:05d}"
+
+
+def _consultation_title(n: int) -> str:
+    return f"{PREFIX}-Konzeptentwurf {n:05d}"
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), max(size, 1)):
+        yield items[start:start + size]
+
+
+def generate(sizes: Sizes) -> list[str]:
+    """Generate what is missing; return the phases' durations (see `Generator.run`)."""
     if not current_app.config.get("DEMO_ALLOWED"):
         raise click.ClickException("Skalierungsdaten sind in dieser Konfiguration nicht erlaubt.")
-    Generator(sizes).run()
+    return Generator(sizes).run()
 
 
 def summary() -> Iterator[str]:

@@ -117,3 +117,50 @@ def test_backfill_builds_the_same_tree(app) -> None:  # type: ignore[no-untyped-
     engine.dispose()
     db.session.expire_all()
     assert merkle.root_hash(DbSubtreeStore(), 13) == expected
+
+
+def test_further_events_in_a_transaction_cost_two_inserts(app) -> None:  # type: ignore[no-untyped-def]
+    """record() keeps the chain head and the tree's edge for its transaction: after
+    the first event (lock, head, siblings) and the second (the edge, once), each
+    event is its row and its nodes, nothing read again."""
+    _append(5)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()[:3]))
+
+    record(AuditAction.DEMO_LOADED, data={"i": 0})
+    record(AuditAction.DEMO_LOADED, data={"i": 1})
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for i in range(2, 12):
+            record(AuditAction.DEMO_LOADED, data={"i": i})
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    db.session.commit()
+    assert statements == ["INSERT INTO audit_event", "INSERT INTO audit_subtree"] * 10
+    assert merkle.root_hash(DbSubtreeStore(), 17) == merkle.mth(_leaves())
+
+
+def test_savepoints_in_between_keep_chain_and_tree_whole(app) -> None:  # type: ignore[no-untyped-def]
+    """A savepoint rolled back takes its events with it, one released keeps them;
+    either way the next event continues the chain and the stored tree."""
+    from portal.audit.fullcheck import verify_full
+
+    _append(3)
+    record(AuditAction.DEMO_LOADED, data={"step": "outer"})
+    savepoint = db.session.begin_nested()
+    record(AuditAction.DEMO_LOADED, data={"step": "lost"})
+    record(AuditAction.DEMO_LOADED, data={"step": "lost"})
+    savepoint.rollback()
+    record(AuditAction.DEMO_LOADED, data={"step": "after rollback"})
+    with db.session.begin_nested():
+        record(AuditAction.DEMO_LOADED, data={"step": "kept"})
+        record(AuditAction.DEMO_LOADED, data={"step": "kept"})
+    record(AuditAction.DEMO_LOADED, data={"step": "after release"})
+    db.session.commit()
+    steps = [e.data_json for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.seq > 3).order_by(AuditEvent.seq))]
+    assert steps == ['{"step":"outer"}', '{"step":"after rollback"}', '{"step":"kept"}', '{"step":"kept"}', '{"step":"after release"}']
+    assert merkle.root_hash(DbSubtreeStore(), 8) == merkle.mth(_leaves())
+    report = verify_full()
+    assert report.ok and report.events == 8, report.reason
