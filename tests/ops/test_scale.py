@@ -84,7 +84,7 @@ def interrupted_at(app: Flask, statement_start: str, nth: int) -> Iterator[None]
 
 #: --batch 2: two organisations (or comments) per transaction, forty sign-ins.
 SMALL = ["--calls", "3", "--lots", "6", "--bids", "9", "--organisations", "5", "--consultations", "2",
-         "--comments", "8", "--events", "200", "--batch", "2"]
+         "--comments", "8", "--events", "200", "--batch", "2", "--awarded", "0"]
 FULL = {"organisations": 5, "calls": 3, "lots": 6, "bids": 9, "consultations": 2, "comments": 8}
 
 
