@@ -53,7 +53,7 @@ test: system-packages translations
 
 # Benchmarks (never part of `make test`): pages under gunicorn with wrk (tools/system-packages.sh
 # installs it when missing), deadline burst, audit log; writes BENCHMARKS.md.
-# make bench BENCH_ARGS="--size full" for the issue's sizes; BENCH_ARGS="pages --seconds 30" for one.
+# make bench BENCH_ARGS="--size full-pages" for the pages on the issue's full scale data, "--size full" for every full size; BENCH_ARGS="pages --seconds 30" for one.
 bench: system-packages translations
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -30,6 +30,13 @@ SIZES = {
         "bids": ["--clients", "20", "--versions", "200", "--size-mb", "0.5", "--backend", "both"],
         "audit": ["--events", "200000", "--proof-requests", "200"],
     },
+    # The pages on the full scale data (1,000,000 events), the burst and the audit log at modest sizes.
+    "full-pages": {
+        "pages": ["--seconds", "15", "--scale", "--calls", "200", "--lots", "1000", "--bids", "10000",
+                  "--organisations", "2000", "--consultations", "50", "--comments", "20000", "--events", "1000000"],
+        "bids": ["--clients", "20", "--versions", "200", "--size-mb", "0.5", "--backend", "both"],
+        "audit": ["--events", "200000", "--proof-requests", "200"],
+    },
     "full": {
         "pages": ["--seconds", "30", "--scale", "--calls", "200", "--lots", "1000", "--bids", "10000",
                   "--organisations", "2000", "--consultations", "50", "--comments", "20000", "--events", "1000000"],
@@ -157,7 +164,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--size"] and len(argv) > 1:
         size = argv[1]
     if size not in SIZES:
-        raise SystemExit(f"--size modest|full, nicht {size!r}")
+        raise SystemExit(f"--size {'|'.join(SIZES)}, nicht {size!r}")
     outputs, codes = {}, {}
     for name, args in SIZES[size].items():
         codes[name], outputs[name] = run_captured(name, args)
