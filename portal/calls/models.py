@@ -35,7 +35,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, joinedload, mapped_column, relationship, selectinload
 
 from portal.core.time import now
 from portal.db import UTCDateTime, enum_type
@@ -337,3 +337,19 @@ class ReminderSent(db.Model):
     hours_before: Mapped[int] = mapped_column(Integer)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+def public_page_options() -> tuple[Any, ...]:
+    """Everything a public view of a call reads (its page, its OCDS data, the CSV exports), loaded up front.
+
+    A function, not a constant: the options need every related model mapped, which is not yet
+    the case while this module is imported.
+    """
+    return (
+        selectinload(Call.lots),
+        selectinload(Call.criteria),
+        selectinload(Call.documents),
+        selectinload(Call.amendments),
+        selectinload(Call.questions),
+        joinedload(Call.consultation),
+    )

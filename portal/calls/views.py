@@ -11,13 +11,13 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from portal.calls import feeds
 from portal.calls.forms import FollowForm, QuestionForm
-from portal.calls.models import CLOSED_STATES, Call, CallState, Lot, Question, QuestionState
+from portal.calls.models import CLOSED_STATES, Call, CallState, Lot, Question, QuestionState, public_page_options
 from portal.calls.notifications import follow_call, is_following, unfollow_call
 from portal.calls.permissions import can_ask_question, can_follow_call, can_view_call, question_organisations
 from portal.calls.questions import ask_question
@@ -31,19 +31,12 @@ from portal.extensions import db
 
 bp = Blueprint("calls", __name__, url_prefix="/aufrufe")
 
-PUBLIC_PAGE_OPTIONS = (
-    selectinload(Call.lots),
-    selectinload(Call.criteria),
-    selectinload(Call.documents),
-    selectinload(Call.amendments),
-    selectinload(Call.questions),
-    joinedload(Call.consultation),
-)
 
 
 
 
-def load_public_call(reference: str, *, options: tuple[Any, ...] = PUBLIC_PAGE_OPTIONS) -> Call:
+def load_public_call(reference: str, *, options: tuple[Any, ...] | None = None) -> Call:
+    options = public_page_options() if options is None else options
     call = db.session.scalar(select(Call).where(Call.reference == reference).options(*options))
     if call is None or not can_view_call(current_user, call):
         abort(404)

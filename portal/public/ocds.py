@@ -32,9 +32,8 @@ from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
 
-from portal.calls.models import Call, CallState, CriterionKind, Lot
+from portal.calls.models import Call, CallState, CriterionKind, Lot, public_page_options
 from portal.core.time import now
 from portal.extensions import db
 
@@ -101,19 +100,11 @@ def registered_stages() -> list[str]:
 # Loading, identifiers, small conversions
 # --------------------------------------------------------------------------
 
-LOAD_OPTIONS = (
-    selectinload(Call.lots),
-    selectinload(Call.criteria),
-    selectinload(Call.documents),
-    selectinload(Call.amendments),
-    selectinload(Call.questions),
-    joinedload(Call.consultation),
-)
 
 
 def load_calls(reference: str | None = None) -> list[Call]:
     """Every public call (or the one with `reference`), with what the builders read."""
-    stmt = select(Call).where(Call.state != CallState.DRAFT).options(*LOAD_OPTIONS)
+    stmt = select(Call).where(Call.state != CallState.DRAFT).options(*public_page_options())
     if reference is not None:
         stmt = stmt.where(Call.reference == reference)
     return list(db.session.scalars(stmt.order_by(Call.published_at, Call.id)))
